@@ -3,6 +3,9 @@
 python .ci/docs_stage.py proc-each        process, one by one, every notebook whose _proc copy is missing or older;
                                           print the name of each one that nbdev cannot process (nbdev_proc_nbs stops
                                           at the first failure and does not name the notebook)
+python .ci/docs_stage.py lint             list the cells that nbdev runs while building the docs although they are not
+                                          export or show_doc cells: cells mixing imports with other code. Their saved
+                                          outputs (charts, real-data results) are replaced by what the build prints
 python .ci/docs_stage.py stage DEST       copy _proc/ to DEST as Quarto would see it: each notebook renamed to its
                                           front matter's `output-file` (nbdev sets 00_data.ipynb -> data.html;
                                           smalldocs ignores output-file), links and sidebar.yml rewritten to match
@@ -34,6 +37,28 @@ def proc_each() -> None:
             print(nb.relative_to(path))
         mixed = sum('Found cells containing imports' in str(w.message) for w in ws)
         if mixed: print(f"  note {nb.relative_to(cfg.config_path)}: {mixed} cell(s) mix imports with other code", file=sys.stderr)
+
+
+def lint() -> None:
+    import ast
+    from execnb.nbio import read_nb
+    from nbdev.config import get_config
+    from nbdev.process import NBProcessor
+    cfg = get_config()
+    for f in sorted(cfg.nbs_path.glob('*.ipynb')):
+        nb = NBProcessor(f, procs=[]).nb  # parses directives as nbdev does
+        for i, c in enumerate(nb.cells):
+            if c.cell_type != 'code' or not c.source or 'nbdev_export()' in c.source: continue
+            if c.directives_.keys() & {'export', 'exports', 'exporti', 'exec_doc'}: continue
+            if c.directives_.get('eval:', [''])[0].lower() == 'false': continue
+            try: trees = ast.parse(re.sub(r'^\s*[%!].*$', '', c.source, flags=re.M)).body
+            except SyntaxError: continue
+            walk = [n for t in trees for n in ast.walk(t)]
+            if not any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in walk): continue
+            if not any(isinstance(n, (ast.Expr, ast.Assign)) for n in walk): continue
+            line = next((l for l in c.source.splitlines() if l.strip() and not l.startswith('#|')), '')
+            outs = ' (its saved outputs are replaced)' if c.get('outputs') else ''
+            print(f"  {f.relative_to(cfg.config_path)} cell {i}{outs}: {line[:70]}")
 
 
 FRONT = re.compile(r'^---\n(.*?)\n---\n', re.S)
@@ -80,5 +105,6 @@ def stage(dest: Path) -> None:
 if __name__ == '__main__':
     cmd = sys.argv[1] if len(sys.argv) > 1 else ''
     if cmd == 'proc-each': proc_each()
+    elif cmd == 'lint': lint()
     elif cmd == 'stage' and len(sys.argv) == 3: stage(Path(sys.argv[2]))
     else: sys.exit(__doc__)
