@@ -6,6 +6,9 @@ python .ci/docs_stage.py proc-each        process, one by one, every notebook wh
 python .ci/docs_stage.py lint             list the cells that nbdev runs while building the docs although they are not
                                           export or show_doc cells: cells mixing imports with other code. Their saved
                                           outputs (charts, real-data results) are replaced by what the build prints
+python .ci/docs_stage.py links DIR        check the links into our own site that nbdev writes as absolute URLs
+                                          (doc_host + doc_baseurl, from backticked names): the page must exist in DIR
+                                          (printed as FAIL) and so should the anchor (printed as note)
 python .ci/docs_stage.py stage DEST       copy _proc/ to DEST as Quarto would see it: each notebook renamed to its
                                           front matter's `output-file` (nbdev sets 00_data.ipynb -> data.html;
                                           smalldocs ignores output-file), links and sidebar.yml rewritten to match
@@ -55,10 +58,32 @@ def lint() -> None:
             except SyntaxError: continue
             walk = [n for t in trees for n in ast.walk(t)]
             if not any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in walk): continue
-            if not any(isinstance(n, (ast.Expr, ast.Assign)) for n in walk): continue
+            if not any(isinstance(n, (ast.Expr, ast.Assign)) for n in walk): continue  # nbdev's own test
+            if all(isinstance(t, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                   for t in trees): continue  # only defines things: running it is harmless
             line = next((l for l in c.source.splitlines() if l.strip() and not l.startswith('#|')), '')
             outs = ' (its saved outputs are replaced)' if c.get('outputs') else ''
             print(f"  {f.relative_to(cfg.config_path)} cell {i}{outs}: {line[:70]}")
+
+
+def links(site: Path) -> None:
+    from collections import defaultdict
+    from nbdev.config import get_config
+    cfg = get_config()
+    base = (cfg.doc_host + cfg.doc_baseurl).rstrip('/') + '/'
+    pages = {f.relative_to(site).as_posix(): f.read_text() for f in site.glob('**/*.html')}
+    ids = {k: set(re.findall(r'\bid="([^"]+)"', t)) for k, t in pages.items()}
+    pat = re.compile(r'href="' + re.escape(base) + r'([^"#?]*)(?:#([^"]*))?"')
+    bad = defaultdict(set)
+    for name, text in sorted(pages.items()):
+        for target, frag in pat.findall(text):
+            target = target or 'index.html'
+            if target.endswith('/'): target += 'index.html'
+            if target not in pages: bad[('FAIL', target)].add(name)
+            elif frag and frag not in ids[target]: bad[('note', f'{target}#{frag}')].add(name)
+    for (kind, target), on in sorted(bad.items()):
+        if kind == 'FAIL': print(f"FAIL: {', '.join(sorted(on))}: broken link {base}{target}")
+        else: print(f"note: {base}{target} (no such anchor) <- {', '.join(sorted(on))}")
 
 
 FRONT = re.compile(r'^---\n(.*?)\n---\n', re.S)
@@ -106,5 +131,6 @@ if __name__ == '__main__':
     cmd = sys.argv[1] if len(sys.argv) > 1 else ''
     if cmd == 'proc-each': proc_each()
     elif cmd == 'lint': lint()
+    elif cmd == 'links' and len(sys.argv) == 3: links(Path(sys.argv[2]))
     elif cmd == 'stage' and len(sys.argv) == 3: stage(Path(sys.argv[2]))
     else: sys.exit(__doc__)
