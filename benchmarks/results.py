@@ -32,17 +32,15 @@ def pct(x): return f'{100*x:.1f}'
 
 def row(m: dict) -> str:
     "One markdown row of a run's metrics."
-    ms = lambda k: f"{pct(m['mean'][k])} ± {pct(m['std'][k])}" if len(m['folds']) > 1 else pct(m['mean'][k])
+    ms = lambda k: f"{pct(m['mean'][k])}±{pct(m['std'][k])}" if len(m['folds']) > 1 else pct(m['mean'][k])
     pub = m.get('published') or {}
-    pub_s = f"{pct(pub['value'])} ({pub.get('metric', '')})" if pub else '—'
+    pub_s = f"{m['report']}: {pct(pub['value'])}" if pub else f"{m['report']}: —"
     cap = f", ≤{m['epochs_cap']} ep" if m.get('epochs_cap') else ''
-    return (f"| `{m['recipe']}` | {m['report']} | {'+'.join(m['datasets'])} | {pub_s} | `{m['protocol']}` ({len(m['folds'])} fold{'s' if len(m['folds']) > 1 else ''}{cap}) "
-            f"| {ms('ua')} | {ms('wa')} | {ms('macro_f1')} | {m['seconds']['total']:.0f} |")
+    return (f"| `{m['recipe']}` | {pub_s} | {m['protocol']} ×{len(m['folds'])}{cap} | {ms('ua')} | {ms('wa')} | {ms('macro_f1')} |")
 
 def table(out: Path) -> str:
-    "The markdown table of every metrics.json under `out`, in plan order."
-    lines = ['| recipe | report | corpora | report\'s number | protocol | UA | WA | macro-F1 | wall s |',
-             '|---|---|---|---|---|---|---|---|---|']
+    "The markdown table of every metrics.json under `out`, in plan order, and the commands that made them."
+    lines = ['| recipe | report: its accuracy | protocol × folds | UA | WA | macro-F1 |', '|---|---|---|---|---|---|']
     cmds = []
     for rec, proto, _ in PLAN:
         f = out/f'{rec}-{proto}'/'metrics.json'
