@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,34 @@ import soundfile as sf
 import soxr
 
 # %% auto #0
-__all__ = ['PREPROCESS_PRESETS', 'AudioError', 'AudioFileNotFoundError', 'resample', 'load_audio_sr', 'load_audio',
-           'trim_silence', 'peak_normalise', 'fix_length', 'fix_duration', 'n_windows', 'sliding_windows',
-           'ClipWindows', 'clip_windows', 'aggregate_windows', 'strict_from_dict', 'Preprocess']
+__all__ = ['LIBROSA_KERNEL_MODULES', 'PREPROCESS_PRESETS', 'librosa_lock_path', 'import_librosa', 'AudioError',
+           'AudioFileNotFoundError', 'resample', 'load_audio_sr', 'load_audio', 'trim_silence', 'peak_normalise',
+           'fix_length', 'fix_duration', 'n_windows', 'sliding_windows', 'ClipWindows', 'clip_windows',
+           'aggregate_windows', 'strict_from_dict', 'Preprocess']
+
+# %% ../nbs/01_preprocess.ipynb #28337e1b
+LIBROSA_KERNEL_MODULES = ('librosa.util.utils', 'librosa.core.audio', 'librosa.core.pitch')  # numba gufuncs, compiled at import
+
+def librosa_lock_path() -> Path:
+    "The file lock that serialises the first import of librosa's numba kernels (one per user, in the temp dir)."
+    return Path(tempfile.gettempdir()) / f"ser_nb-librosa-numba-{os.getuid() if hasattr(os, 'getuid') else 0}.lock"
+
+def import_librosa():
+    "`librosa`, with its numba-compiled modules imported under an inter-process lock (numba#10128: concurrent first compiles corrupt the cache)."
+    import importlib, sys
+    if not all(m in sys.modules for m in LIBROSA_KERNEL_MODULES):
+        try:
+            import fcntl
+            f = open(librosa_lock_path(), 'a')
+        except (ImportError, OSError): fcntl = f = None  # no fcntl (Windows) or no writable temp dir: unlocked
+        try:
+            if f is not None: fcntl.flock(f, fcntl.LOCK_EX)
+            for m in LIBROSA_KERNEL_MODULES: importlib.import_module(m)
+        finally:
+            if f is not None: f.close()  # closing the file releases the lock
+    return sys.modules['librosa']
+
+import_librosa()
 
 # %% ../nbs/01_preprocess.ipynb #65fb5ff2
 class AudioError(ValueError):
