@@ -58,23 +58,24 @@ def mel_power(S: np.ndarray, sr: int, n_mels: int = 128) -> np.ndarray:
 # %% ../nbs/02_features.ipynb #f5c368b2
 def estimate_tuning(S: np.ndarray, sr: int, bins_per_octave: int = 12, resolution: float = 0.01,
                     fmin: float = 150.0, fmax: float = 4000.0, threshold: float = 0.1) -> float:
-    "`librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=...)` for a 2-D spectrogram, computing `piptrack` only on its band."
-    from librosa.core.pitch import _parabolic_interpolation
+    "`librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=...)` for a 2-D spectrogram: `piptrack` on its band, at its peaks only."
     n = S.shape[-2]; n_fft = 2 * (n - 1)
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr) if n > 1 else np.zeros(1)
     band = np.flatnonzero((max(fmin, 0) <= freqs) & (freqs < min(fmax, sr / 2)))
     if S.ndim != 2 or band.size == 0 or band[0] < 1 or band[-1] + 2 > n:  # edge cases: librosa itself
         return float(librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=bins_per_octave, resolution=resolution,
                                              fmin=fmin, fmax=fmax, threshold=threshold))
     a, b = band[0], band[-1] + 1
-    X = np.abs(S[a - 1:b + 1])
-    ref_value = np.expand_dims(threshold * np.max(np.abs(S), axis=-2), -2)
-    shift = _parabolic_interpolation(X, axis=-2)
-    dskew = 0.5 * np.gradient(X, axis=-2) * shift
-    peaks = librosa.util.localmax(X * (X > ref_value), axis=-2)[1:-1]
-    r, c = np.nonzero(peaks)
-    pitch = (r + a + shift[1:-1][r, c]) * float(sr) / n_fft
-    mag = X[1:-1][r, c] + dskew[1:-1][r, c]
+    X = np.abs(S[a - 1:b + 1])                              # the band and one bin either side
+    Xm = X * (X > threshold * np.max(np.abs(S), axis=-2))   # piptrack's per-frame threshold
+    r, c = np.nonzero((Xm[1:-1] > Xm[:-2]) & (Xm[1:-1] >= Xm[2:]))  # librosa.util.localmax, inside the band
+    x0, xm, xp = X[r + 1, c], X[r, c], X[r + 2, c]
+    pa = (xp + xm).astype(np.float64) - 2.0 * x0            # librosa's numba stencil, same arithmetic
+    pb = (xp - xm).astype(np.float64) / 2
+    with np.errstate(divide='ignore', invalid='ignore'):
+        shift = np.where(np.abs(pb) >= np.abs(pa), 0.0, -pb / pa).astype(X.dtype)
+    pitch = ((r + a + shift) * float(sr) / n_fft).astype(X.dtype)  # piptrack stores pitches in an array like S
+    mag = x0 + 0.5 * ((xp - xm) / 2.0) * shift             # S + 0.5 * gradient * shift
     pos = pitch > 0
     thr = np.median(mag[pos]) if pos.any() else 0.0
     with warnings.catch_warnings():

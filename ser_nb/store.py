@@ -18,8 +18,8 @@ from .preprocess import load_audio
 from .augment import clip_seed
 
 # %% auto #0
-__all__ = ['PACK_MIN_CLIPS', 'THREAD_ENV', 'default_cache_dir', 'file_sha1', 'atomic_write', 'FeatureCache', 'resolve_spec',
-           'aug_key', 'featurise_clip', 'FeatureSet', 'extract', 'features_cmd']
+__all__ = ['PACK_MIN_CLIPS', 'THREAD_ENV', 'default_cache_dir', 'file_sha1', 'atomic_write', 'compact_frames', 'expand_frames',
+           'FeatureCache', 'resolve_spec', 'aug_key', 'featurise_clip', 'FeatureSet', 'extract', 'features_cmd']
 
 # %% ../nbs/02a_store.ipynb #017c42ee
 PACK_MIN_CLIPS = 64  # tables at least this big also get a pack: one stacked array, memory-mapped by the next run
@@ -52,6 +52,27 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> Path:
 # %% ../nbs/02a_store.ipynb #18e9e38b
 _SPEC_WRITTEN: set = set()  # cache folders whose spec.json this process has checked
 
+def _time_axis(spec) -> int | None:
+    "Axis (from the end) of zero-padded frames in the spec's examples, if any."
+    if isinstance(spec, FeatureSpec) and spec.layout == 'frames' and spec.max_len and spec.pooling == 'none':
+        return -3 if spec.channel_axis else -2
+    return None
+
+def compact_frames(a: np.ndarray, spec) -> np.ndarray:
+    "Drop an example's trailing all-zero frames (the padding): lossless, `expand_frames` pads them back."
+    ax = _time_axis(spec)
+    if ax is None or a.ndim < -ax: return a
+    other = tuple(i for i in range(a.ndim) if i != a.ndim + ax)
+    nz = np.flatnonzero(np.any(a != 0, axis=other))
+    return a[(slice(None),) * (a.ndim + ax) + (slice(0, nz[-1] + 1 if nz.size else 0),)]
+
+def expand_frames(a: np.ndarray, spec) -> np.ndarray:
+    "Inverse of `compact_frames`: zero frames back up to `spec.max_len`."
+    ax = _time_axis(spec)
+    if ax is None or a.ndim < -ax or a.shape[ax] >= spec.max_len: return a
+    pad = [(0, 0)] * a.ndim; pad[a.ndim + ax] = (0, spec.max_len - a.shape[ax])
+    return np.pad(a, pad)
+
 class FeatureCache:
     "Per-clip feature entries of one spec under `root/<spec.key>/`, plus the `(path, size, mtime_ns) -> sha1` index."
     def __init__(self, root: str | os.PathLike, spec: FeatureSpec):
@@ -63,26 +84,8 @@ class FeatureCache:
     def _entry(self, sha1: str, aug: str | None = None) -> Path:
         return self.dir / sha1[:2] / (f'{sha1}.npy' if aug is None else f'{sha1}.{aug}.npz')
 
-    def _time_axis(self) -> int | None:
-        "Axis (from the end) of zero-padded frames in this spec's examples, if any."
-        s = self.spec
-        if isinstance(s, FeatureSpec) and s.layout == 'frames' and s.max_len and s.pooling == 'none':
-            return -3 if s.channel_axis else -2
-        return None
-
-    def _compact(self, a: np.ndarray) -> np.ndarray:
-        "Drop the trailing all-zero frames (the padding) before writing: lossless, as `_expand` pads zeros back."
-        ax = self._time_axis()
-        if ax is None or a.ndim < -ax: return a
-        other = tuple(i for i in range(a.ndim) if i != a.ndim + ax)
-        nz = np.flatnonzero(np.any(a != 0, axis=other))
-        return a[(slice(None),) * (a.ndim + ax) + (slice(0, nz[-1] + 1 if nz.size else 0),)]
-
-    def _expand(self, a: np.ndarray) -> np.ndarray:
-        ax = self._time_axis()
-        if ax is None or a.ndim < -ax or a.shape[ax] >= self.spec.max_len: return a
-        pad = [(0, 0)] * a.ndim; pad[a.ndim + ax] = (0, self.spec.max_len - a.shape[ax])
-        return np.pad(a, pad)
+    def _compact(self, a: np.ndarray) -> np.ndarray: return compact_frames(a, self.spec)
+    def _expand(self, a: np.ndarray) -> np.ndarray: return expand_frames(a, self.spec)
 
     def get(self, sha1: str, aug: str | None = None):
         "The original examples (`aug=None`) or the list of `(name, examples)` augmented copies; `None` on a miss."
@@ -117,9 +120,20 @@ class FeatureCache:
 
     def put_pack(self, key: str, X: np.ndarray, layout: list, keep: int = 3) -> None:
         "Write a pack atomically; keep only the `keep` most recent packs of this spec."
+        tmp = atomic_write(self.dir / 'packs' / f'.{uuid.uuid4().hex}.npy.tmp', lambda f: np.save(f, X))
+        self.commit_pack(key, tmp, layout, keep)
+
+    def new_pack(self, shape: tuple) -> tuple[np.memmap, Path]:
+        "A zero-filled float32 `.npy` memory map under a temporary name, to be filled in place and `commit_pack`ed."
+        d = self.dir / 'packs'; d.mkdir(parents=True, exist_ok=True)
+        tmp = d / f'.{os.getpid()}.{uuid.uuid4().hex[:8]}.npy.tmp'
+        return np.lib.format.open_memmap(tmp, mode='w+', dtype=np.float32, shape=tuple(shape)), tmp
+
+    def commit_pack(self, key: str, tmp: Path, layout: list, keep: int = 3) -> None:
+        "Give a complete temporary pack its name (layout first, then the array, each atomically); keep `keep` packs."
         d = self.dir / 'packs'
-        atomic_write((d / key).with_suffix('.npy'), lambda f: np.save(f, X))
         atomic_write((d / key).with_suffix('.json'), lambda f: f.write(json.dumps(layout).encode()))
+        os.replace(tmp, (d / key).with_suffix('.npy'))
         old = sorted(d.glob('*.npy'), key=lambda q: q.stat().st_mtime, reverse=True)[keep:]
         for q in old: q.unlink(missing_ok=True); q.with_suffix('.json').unlink(missing_ok=True)
 
@@ -201,11 +215,15 @@ def featurise_clip(path: str, spec: FeatureSpec, sha1: str | None = None, emotio
     return out
 
 def _featurise_chunk(tasks: list[dict], spec, cache_root, augment, seed) -> list[dict]:
-    "Worker entry point: a chunk of clips with BLAS/OpenMP at one thread (the env vars are set at spawn, too)."
+    "Worker entry point: a chunk of clips with BLAS/OpenMP at one thread (the env vars are set at spawn, too); examples compacted."
     from threadpoolctl import threadpool_limits
     for k, v in THREAD_ENV.items(): os.environ.setdefault(k, v)
     with threadpool_limits(1):
-        return [featurise_clip(spec=spec, cache_root=cache_root, augment=augment, seed=seed, **t) for t in tasks]
+        out = [featurise_clip(spec=spec, cache_root=cache_root, augment=augment, seed=seed, **t) for t in tasks]
+    for r in out:  # send the frames without their zero padding: half the bytes to pickle for a typical clip
+        if r['orig'] is not None: r['orig'] = compact_frames(r['orig'], spec)
+        if r['augs']: r['augs'] = [(n, compact_frames(a, spec)) for n, a in r['augs']]
+    return out
 
 # %% ../nbs/02a_store.ipynb #7ec00d75
 @dataclass
@@ -278,6 +296,12 @@ def _run_tasks(tasks: list[dict], spec, cache_root, augment, seed, n_jobs: int, 
         raise
 
 # %% ../nbs/02a_store.ipynb #bf85a058
+def _fixed_shape(spec, akey) -> tuple | None:
+    "The shape of the single example every clip gives, when it is known before extracting (then `X` is filled in place)."
+    if akey is not None or not isinstance(spec, FeatureSpec) or spec.windowed: return None
+    shape = spec.example_shape
+    return None if None in shape else tuple(shape)
+
 def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathLike | None | bool = None,
             n_jobs: int = 1, augment=None, seed: int = 0, progress: bool = True) -> FeatureSet:
     "Features of every clip in `df` (needs `path`; `emotion` is passed to `augment`), cached and in parallel."
@@ -290,43 +314,76 @@ def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathL
     emotions = list(df['emotion']) if 'emotion' in df.columns else [None] * len(df)
     results: list[dict | None] = [None] * len(df)
     stats: dict[int, os.stat_result] = {}
-    if cache is not None and len(df) >= PACK_MIN_CLIPS:  # whole table already packed? (stat calls only)
+    packable = cache is not None and len(df) >= PACK_MIN_CLIPS
+    if packable:  # whole table already packed? (stat calls only)
         try: sha1s = [cache.known_sha1(p, os.stat(p)) for p in paths]
         except OSError: sha1s = [None]
         if all(sha1s) and (got := cache.get_pack(cache.pack_key(sha1s, akey))) is not None:
             X, layout = got
             return _frame(df, X, layout, [], spec, time.perf_counter() - t0, len(df), len(df))
-    from tqdm.auto import tqdm
-    bar = tqdm(total=len(df), desc=f'features {_name(spec)}', unit='clip', disable=not progress, smoothing=0.1)
-    tasks = []
-    for i, p in enumerate(paths):  # cache hits are served here, without starting a worker
-        try: st = stats[i] = os.stat(p)
-        except OSError as e:
-            results[i] = dict(path=p, error=f'{type(e).__name__}: {p}: {e.strerror or e}'); bar.update(); continue
-        sha1 = cache.known_sha1(p, st) if cache else None
-        if sha1:
-            orig = cache.get(sha1); augs = cache.get(sha1, akey) if akey else None
-            if orig is not None and (akey is None or augs is not None):
-                results[i] = dict(path=p, sha1=sha1, orig=orig, augs=augs, cached=True, error=None); bar.update(); continue
-        tasks.append(dict(path=p, sha1=sha1, emotion=emotions[i]))
-    where = {t['path']: [] for t in tasks}
-    for i, p in enumerate(paths):
-        if results[i] is None: where[p].append(i)
-    def on_result(r):
-        for i in where[r['path']]: results[i] = r
-        if cache is not None and r.get('sha1') and r['error'] is None: cache.remember(r['path'], stats[where[r['path']][0]], r['sha1'])
-        bar.update(len(where[r['path']]))
-    uniq = list({t['path']: t for t in tasks}.values())
-    try: _run_tasks(uniq, spec, str(cache.root) if cache else None, augment, seed, n_jobs, on_result)
+    # one example per clip, of a known shape: each result goes straight into X (the pack's file when packing)
+    fixed, X, tmp = _fixed_shape(spec, akey), None, None
+    if fixed is not None:
+        if packable:
+            try: X, tmp = cache.new_pack((len(df),) + fixed)
+            except OSError: X = None  # no room for a pack: fill memory instead
+        if X is None: X = np.zeros((len(df),) + fixed, np.float32)
+    def store(i: int, r: dict) -> None:
+        if r['error'] is None:
+            if X is not None:
+                X[i][tuple(slice(0, k) for k in r['orig'].shape)] = r['orig']  # zero padding is already there
+                r = dict(r, orig=True)  # the numbers live in X now
+            else:
+                r['orig'] = expand_frames(r['orig'], spec)
+                if r['augs']: r['augs'] = [(n, expand_frames(a, spec)) for n, a in r['augs']]
+        results[i] = r
+    try:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(df), desc=f'features {_name(spec)}', unit='clip', disable=not progress, smoothing=0.1)
+        tasks = []
+        for i, p in enumerate(paths):  # cache hits are served here, without starting a worker
+            try: st = stats[i] = os.stat(p)
+            except OSError as e:
+                results[i] = dict(path=p, error=f'{type(e).__name__}: {p}: {e.strerror or e}'); bar.update(); continue
+            sha1 = cache.known_sha1(p, st) if cache else None
+            if sha1:
+                orig = cache.get(sha1); augs = cache.get(sha1, akey) if akey else None
+                if orig is not None and (akey is None or augs is not None):
+                    store(i, dict(path=p, sha1=sha1, orig=orig, augs=augs, cached=True, error=None)); bar.update(); continue
+            tasks.append(dict(path=p, sha1=sha1, emotion=emotions[i]))
+        where = {t['path']: [] for t in tasks}
+        for i, p in enumerate(paths):
+            if results[i] is None: where[p].append(i)
+        def on_result(r):
+            for i in where[r['path']]: store(i, dict(r))
+            if cache is not None and r.get('sha1') and r['error'] is None: cache.remember(r['path'], stats[where[r['path']][0]], r['sha1'])
+            bar.update(len(where[r['path']]))
+        uniq = list({t['path']: t for t in tasks}.values())
+        try: _run_tasks(uniq, spec, str(cache.root) if cache else None, augment, seed, n_jobs, on_result)
+        finally:
+            bar.close()
+            if cache is not None and uniq: cache.save_index()
+        if X is None:
+            fs, layout = _assemble(df, results, spec, time.perf_counter() - t0)
+            if packable and not fs.skipped and isinstance(fs.X, np.ndarray):
+                try: cache.put_pack(cache.pack_key([r['sha1'] for r in results], akey), fs.X, layout)
+                except OSError: pass  # a pack is an optimisation: a full disk must not fail the run
+                fs.seconds = time.perf_counter() - t0
+            return fs
+        ok = [i for i, r in enumerate(results) if r is not None and not r.get('error')]
+        skipped = [dict(path=r['path'] if r else paths[i], reason=r['error'] if r else 'not processed')
+                   for i, r in enumerate(results) if r is None or r.get('error')]
+        layout = [(i, 'orig', None) for i in ok]
+        if tmp is not None and not skipped:  # complete: the file becomes the pack, X its copy-on-write map
+            X.flush(); del X
+            key = cache.pack_key([r['sha1'] for r in results], akey)
+            cache.commit_pack(key, tmp, layout); tmp = None
+            X = cache.get_pack(key)[0]
+        elif skipped: X = np.asarray(X[ok])  # a copy, in memory
+        n_cached = sum(bool(results[i]['cached']) for i in ok)
+        return _frame(df, X, layout, skipped, spec, time.perf_counter() - t0, len(ok), n_cached)
     finally:
-        bar.close()
-        if cache is not None and uniq: cache.save_index()
-    fs, layout = _assemble(df, results, spec, time.perf_counter() - t0)
-    if (cache is not None and not fs.skipped and len(df) >= PACK_MIN_CLIPS and isinstance(fs.X, np.ndarray)):
-        try: cache.put_pack(cache.pack_key([r['sha1'] for r in results], akey), fs.X, layout)
-        except OSError: pass  # a pack is an optimisation: a full disk must not fail the run
-        fs.seconds = time.perf_counter() - t0
-    return fs
+        if tmp is not None: tmp.unlink(missing_ok=True)
 
 def _frame(df, X, layout, skipped, spec, seconds, n_clips, n_cached) -> FeatureSet:
     "A `FeatureSet` from stacked examples and their layout `[(row, aug, window), ...]`."
