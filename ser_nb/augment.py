@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .data import EMOTIONS
+from .preprocess import import_librosa
 
 # %% auto #0
 __all__ = ['AUGMENT_VERSION', 'Step', 'AUGMENT_POLICIES', 'add_noise', 'time_stretch', 'pitch_shift', 'time_shift', 'Noise',
@@ -32,7 +33,7 @@ def time_stretch(y: np.ndarray, # audio
                  rate: float = 0.8, # > 1 faster/shorter, < 1 slower/longer (report 004: 0.8)
                 ) -> np.ndarray: # stretched copy, float32, about len(y)/rate samples
     "Change tempo without changing pitch (`librosa.effects.time_stretch`)."
-    import librosa
+    librosa = import_librosa()
     if rate <= 0: raise ValueError(f"rate must be > 0, got {rate}")
     return librosa.effects.time_stretch(np.asarray(y, dtype=np.float32), rate=rate).astype(np.float32)
 
@@ -41,7 +42,7 @@ def pitch_shift(y: np.ndarray, # audio
                 n_steps: float = 0.7, # semitones, + up / - down (report 004: 0.7)
                ) -> np.ndarray: # shifted copy, float32, same length
     "Shift pitch by `n_steps` semitones keeping the duration (`librosa.effects.pitch_shift`, soxr HQ)."
-    import librosa
+    librosa = import_librosa()
     return librosa.effects.pitch_shift(np.asarray(y, dtype=np.float32), sr=sr, n_steps=n_steps).astype(np.float32)
 
 def time_shift(y: np.ndarray, # audio

@@ -10,46 +10,91 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import librosa
+import scipy.fft
 
-from .preprocess import Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict
+from .preprocess import Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict, import_librosa
 
 # %% auto #0
-__all__ = ['FEATURES_VERSION', 'FEATURE_NAMES', 'FEATURE_SPECS', 'mel_filters', 'chroma_filters', 'hann_window',
-           'power_spectrogram', 'mel_power', 'estimate_tuning', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma', 'zcr',
-           'rms', 'msf', 'FeatureSpec', 'get_spec', 'frame_features', 'pad_frames', 'to_example',
-           'features_from_conditioned', 'features_from_audio', 'features_from_file', 'VectorScaler', 'SequenceScaler']
+__all__ = ['FEATURES_VERSION', 'FEATURE_NAMES', 'FEATURE_SPECS', 'hz_to_mel', 'mel_to_hz', 'normalize', 'mel_filters',
+           'chroma_filters', 'hann_window', 'power_spectrogram', 'mel_power', 'estimate_tuning', 'pitch_tuning',
+           'power_to_db', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma', 'zcr', 'rms', 'msf', 'FeatureSpec',
+           'get_spec', 'frame_features', 'pad_frames', 'to_example', 'features_from_conditioned', 'features_from_audio',
+           'features_from_file', 'VectorScaler', 'SequenceScaler']
 
 # %% ../nbs/02_features.ipynb #b31953da
+_F_SP, _MIN_LOG_HZ, _LOGSTEP = 200.0 / 3, 1000.0, np.log(6.4) / 27.0  # Slaney's mel scale, as librosa writes it
+_MIN_LOG_MEL = (_MIN_LOG_HZ - 0.0) / _F_SP
+
+def hz_to_mel(f: float) -> float:
+    "`librosa.hz_to_mel(f)` (Slaney) for one frequency in Hz."
+    return _MIN_LOG_MEL + np.log(f / _MIN_LOG_HZ) / _LOGSTEP if f >= _MIN_LOG_HZ else (f - 0.0) / _F_SP
+
+def mel_to_hz(m: np.ndarray) -> np.ndarray:
+    "`librosa.mel_to_hz(m)` (Slaney) for an array of mels."
+    hz = 0.0 + _F_SP * np.asarray(m, dtype=float)
+    t = m >= _MIN_LOG_MEL
+    hz[t] = _MIN_LOG_HZ * np.exp(_LOGSTEP * (m[t] - _MIN_LOG_MEL))
+    return hz
+
+def normalize(S: np.ndarray, norm: float = np.inf, axis: int = 0) -> np.ndarray:
+    "`librosa.util.normalize(S, norm=norm, axis=axis)` for `norm` inf or > 0 (columns below `tiny` left as they are)."
+    if not np.all(np.isfinite(S)): raise ValueError("normalize: input must be finite")
+    mag = np.abs(S).astype(float)
+    length = (np.max(mag, axis=axis, keepdims=True) if norm == np.inf
+              else np.sum(mag ** norm, axis=axis, keepdims=True) ** (1.0 / norm))
+    length[length < np.finfo(S.dtype if S.dtype.kind in 'fc' else np.float32).tiny] = 1.0
+    out = np.empty_like(S); out[:] = S / length
+    return out
+
 @functools.lru_cache(maxsize=64)
 def mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    "`librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)`, cached and read-only."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # MSF's 5-band bank on a 36-point FFT has empty filters, as in report 004
-        fb = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
+    "`librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)` (Slaney scale and norm), float32, cached and read-only."
+    fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
+    mel_f = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(float(sr) / 2), n_mels + 2))
+    fdiff, ramps = np.diff(mel_f), np.subtract.outer(mel_f, fftfreqs)
+    fb = np.zeros((n_mels, 1 + n_fft // 2), dtype=np.float32)
+    for i in range(n_mels): fb[i] = np.maximum(0, np.minimum(-ramps[i] / fdiff[i], ramps[i + 2] / fdiff[i + 1]))
+    fb *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, np.newaxis]
     fb.setflags(write=False)
     return fb
 
 @functools.lru_cache(maxsize=512)
 def chroma_filters(sr: int, n_fft: int, n_chroma: int = 12, tuning: float = 0.0) -> np.ndarray:
-    "`librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)`, cached and read-only."
-    fb = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)
+    "`librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)` (its defaults otherwise), float32, cached and read-only."
+    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    frqbins = n_chroma * np.log2(frequencies / (float(440.0 * 2.0 ** (tuning / n_chroma)) / 16))  # hz_to_octs
+    frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
+    binwidthbins = np.concatenate((np.maximum(frqbins[1:] - frqbins[:-1], 1.0), [1]))
+    D = np.subtract.outer(frqbins, np.arange(0, n_chroma, dtype='d')).T
+    n_chroma2 = np.round(float(n_chroma) / 2)
+    D = np.remainder(D + n_chroma2 + 10 * n_chroma, n_chroma) - n_chroma2
+    wts = normalize(np.exp(-0.5 * (2 * D / np.tile(binwidthbins, (n_chroma, 1))) ** 2), norm=2, axis=0)
+    wts *= np.tile(np.exp(-0.5 * (((frqbins / n_chroma - 5.0) / 2) ** 2)), (n_chroma, 1))  # ctroct 5, octwidth 2
+    wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)  # base_c
+    fb = np.ascontiguousarray(wts[:, :int(1 + n_fft / 2)], dtype=np.float32)
     fb.setflags(write=False)
     return fb
 
 # %% ../nbs/02_features.ipynb #8f4bd370
 @functools.lru_cache(maxsize=8)
 def hann_window(n_fft: int) -> np.ndarray:
-    "The periodic Hann window `librosa.stft` uses (float64), cached and read-only."
-    w = librosa.filters.get_window('hann', n_fft, fftbins=True); w.setflags(write=False)
+    "The periodic Hann window `librosa.stft` uses (`scipy.signal.get_window('hann', n_fft)`, same arithmetic), float64, cached and read-only."
+    if n_fft <= 1: w = np.ones(n_fft)
+    else:
+        fac = np.linspace(-np.pi, np.pi, n_fft + 1)
+        w = np.zeros(n_fft + 1); w += 0.5 * np.cos(0 * fac); w += 0.5 * np.cos(1 * fac)
+        w = w[:-1]
+    w.setflags(write=False)
     return w
 
 def power_spectrogram(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
     "`np.abs(librosa.stft(y, n_fft, hop_length))**2` (centred, Hann, zero padding), bit for bit, in one pass: `(1 + n_fft//2, n_frames)`."
     h = n_fft // 2
-    frames = np.lib.stride_tricks.sliding_window_view(np.pad(y, (h, h)), n_fft)[::hop_length]
-    X = librosa.get_fftlib().rfft(frames * hann_window(n_fft), axis=-1)  # float64, as librosa.stft
-    return (np.abs(X.astype(librosa.util.dtype_r2c(y.dtype))) ** 2).T
+    yp = np.zeros(len(y) + 2 * h, y.dtype); yp[h:h + len(y)] = y
+    frames = np.lib.stride_tricks.sliding_window_view(yp, n_fft)[::hop_length]
+    X = scipy.fft.rfft(frames * hann_window(n_fft), axis=-1)  # float64, as librosa.stft
+    P = np.abs(X.astype(np.complex128 if y.dtype == np.float64 else np.complex64))  # librosa.util.dtype_r2c
+    return np.square(P, out=P).T
 
 def mel_power(S: np.ndarray, sr: int, n_mels: int = 128) -> np.ndarray:
     "Mel power spectrogram from a power spectrogram `S` (as `librosa.feature.melspectrogram(S=S)`)."
@@ -63,8 +108,8 @@ def estimate_tuning(S: np.ndarray, sr: int, bins_per_octave: int = 12, resolutio
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr) if n > 1 else np.zeros(1)
     band = np.flatnonzero((max(fmin, 0) <= freqs) & (freqs < min(fmax, sr / 2)))
     if S.ndim != 2 or band.size == 0 or band[0] < 1 or band[-1] + 2 > n:  # edge cases: librosa itself
-        return float(librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=bins_per_octave, resolution=resolution,
-                                             fmin=fmin, fmax=fmax, threshold=threshold))
+        return float(import_librosa().estimate_tuning(S=S, sr=sr, bins_per_octave=bins_per_octave, resolution=resolution,
+                                                      fmin=fmin, fmax=fmax, threshold=threshold))
     a, b = band[0], band[-1] + 1
     X = np.abs(S[a - 1:b + 1])                              # the band and one bin either side
     Xm = X * (X > threshold * np.max(np.abs(S), axis=-2))   # piptrack's per-frame threshold
@@ -78,47 +123,63 @@ def estimate_tuning(S: np.ndarray, sr: int, bins_per_octave: int = 12, resolutio
     mag = x0 + 0.5 * ((xp - xm) / 2.0) * shift             # S + 0.5 * gradient * shift
     pos = pitch > 0
     thr = np.median(mag[pos]) if pos.any() else 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # silent clips: "empty frequency set" -> 0.0, as librosa
-        return float(librosa.pitch_tuning(pitch[(mag >= thr) & pos], resolution=resolution,
-                                          bins_per_octave=bins_per_octave))
+    return pitch_tuning(pitch[(mag >= thr) & pos], resolution, bins_per_octave)
+
+def pitch_tuning(frequencies: np.ndarray, resolution: float = 0.01, bins_per_octave: int = 12) -> float:
+    "`librosa.pitch_tuning`: the most common deviation of `frequencies` from A440's grid, in fractions of a bin (0.0 if none)."
+    f = np.atleast_1d(frequencies); f = f[f > 0]
+    if not np.any(f): return 0.0  # (librosa also warns "empty frequency set": silent clips)
+    residual = np.mod(bins_per_octave * np.log2(f / (440.0 / 16)), 1.0)  # hz_to_octs at tuning 0, as librosa calls it
+    residual[residual >= 0.5] -= 1.0
+    counts, edges = np.histogram(residual, np.linspace(-0.5, 0.5, int(np.ceil(1.0 / resolution)) + 1))
+    return float(edges[np.argmax(counts)])
 
 # %% ../nbs/02_features.ipynb #ed89de67
+def power_to_db(S: np.ndarray, ref=1.0, amin: float = 1e-10, top_db: float | None = 80.0) -> np.ndarray:
+    "`librosa.power_to_db(S, ref=ref, amin=amin, top_db=top_db)` for a real power spectrogram; `ref` a number or e.g. `np.max`."
+    S = np.asarray(S)
+    if amin <= 0: raise ValueError("amin must be strictly positive")
+    log_spec = 10.0 * np.log10(np.maximum(amin, S))
+    log_spec -= 10.0 * np.log10(np.maximum(amin, ref(S) if callable(ref) else np.abs(ref)))
+    return log_spec if top_db is None else np.maximum(log_spec, log_spec.max() - top_db)
+
 def log_mel(M: np.ndarray, ref: str = 'one') -> np.ndarray:
     "Log-mel in dB from mel power `M`: `librosa.power_to_db(M, ref=1.0)` (`ref='one'`) or `ref=np.max` (`'max'`)."
     if ref not in ('one', 'max'): raise ValueError(f"ref must be 'one' or 'max', got {ref!r}")
-    return librosa.power_to_db(M, ref=np.max if ref == 'max' else 1.0)
+    return power_to_db(M, ref=np.max if ref == 'max' else 1.0)
 
 def mfcc_from_mel(M: np.ndarray, n_mfcc: int = 20, M_db: np.ndarray | None = None) -> np.ndarray:
-    "MFCC as `librosa.feature.mfcc` computes it: DCT-II (ortho) of `power_to_db(M)` (128-band mel power by default)."
-    if M_db is None: M_db = librosa.power_to_db(M)
-    return librosa.feature.mfcc(S=M_db, n_mfcc=n_mfcc)
+    "MFCC as `librosa.feature.mfcc` computes it: DCT-II (ortho, `scipy.fft`) of `power_to_db(M)` (128-band mel power by default)."
+    if M_db is None: M_db = power_to_db(M)
+    return scipy.fft.dct(M_db, axis=-2, type=2, norm='ortho')[..., :n_mfcc, :]
 
 def deltas(F: np.ndarray, order: int = 1, width: int = 9) -> np.ndarray:
-    "`librosa.feature.delta(F, order=order, width=width)`; clips with fewer than `width` frames raise a clear error."
+    "`librosa.feature.delta(F, order=order, width=width)` (a Savitzky-Golay derivative); fewer than `width` frames is a clear error."
     if F.shape[-1] < width:
         raise ValueError(f"deltas need at least width={width} frames, got {F.shape[-1]} (audio too short)")
-    return librosa.feature.delta(F, order=order, width=width)
+    if width < 3 or width % 2 != 1: raise ValueError(f"width must be an odd integer >= 3, got {width}")
+    from scipy.signal import savgol_filter  # imported here: scipy.signal costs half a second in every worker
+    return savgol_filter(F, width, deriv=order, polyorder=order, mode='interp', axis=-1)
 
 def chroma(S: np.ndarray, sr: int, n_chroma: int = 12, tuning: float | None = None) -> np.ndarray:
     "`librosa.feature.chroma_stft(S=S, sr=sr)` from a power spectrogram, tuning estimated when `None` (librosa's default)."
     n_fft = 2 * (S.shape[-2] - 1)
     if tuning is None: tuning = estimate_tuning(S, sr, bins_per_octave=n_chroma)
     raw = chroma_filters(sr, n_fft, n_chroma, float(tuning)) @ S
-    return librosa.util.normalize(raw, norm=np.inf, axis=-2)
+    return normalize(raw, norm=np.inf, axis=-2)
 
 def zcr(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
-    "`librosa.feature.zero_crossing_rate(y)` (centred, edge-padded, |y| <= 1e-10 counts as 0), exactly, from one cumulative sum."
+    "`librosa.feature.zero_crossing_rate(y)` (centred, edge-padded, |y| <= 1e-10 counts as 0), exactly, by counting sign changes per frame."
     y = np.asarray(y); n, h = y.shape[-1], frame_length // 2
     neg = y < -y.dtype.type(1e-10) if y.dtype.kind == 'f' else y < 0  # signbit after librosa's thresholding
-    C = np.concatenate([[0], np.cumsum(neg[1:] != neg[:-1], dtype=np.int64)])  # C[j]: crossings among y[0..j]
+    idx = np.flatnonzero(neg[1:] != neg[:-1]) + 1  # j such that y[j-1] and y[j] differ in sign
     starts = np.arange(1 + n // hop_length) * hop_length  # frame k covers padded samples kH .. kH+L-1
     a = np.clip(starts - h, 0, n - 1); b = np.clip(starts - h + frame_length - 1, 0, n - 1)
-    return ((C[b] - C[a]) / frame_length)[None, :]
+    return ((np.searchsorted(idx, b, 'right') - np.searchsorted(idx, a, 'right')) / frame_length)[None, :]
 
 def rms(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
     "`librosa.feature.rms(y=y)`: root-mean-square energy of centred frames."
-    return librosa.feature.rms(y=y, frame_length=frame_length, hop_length=hop_length)
+    return import_librosa().feature.rms(y=y, frame_length=frame_length, hop_length=hop_length)
 
 # %% ../nbs/02_features.ipynb #52784ee4
 def msf(y: np.ndarray, sr: int, n_fft: int = 1024, hop_length: int = 512, n_bands: int = 19,
@@ -239,7 +300,7 @@ def frame_features(y: np.ndarray, sr: int, spec: FeatureSpec) -> dict[str, np.nd
     if need & {'mfcc', 'mfcc_delta', 'mfcc_delta2'} or 'logmel' in need:
         M128 = M128_db = None
         if need & {'mfcc', 'mfcc_delta', 'mfcc_delta2'} or (spec.n_mels == 128 and spec.db_ref == 'one'):
-            M128 = mel_power(S, sr, 128); M128_db = librosa.power_to_db(M128)
+            M128 = mel_power(S, sr, 128); M128_db = power_to_db(M128)
         if 'logmel' in need:
             feats['logmel'] = (M128_db if spec.n_mels == 128 and spec.db_ref == 'one'
                                else log_mel(mel_power(S, sr, spec.n_mels), spec.db_ref))
@@ -268,10 +329,16 @@ def to_example(feats: dict[str, np.ndarray], spec: FeatureSpec) -> np.ndarray:
         parts = [m.mean(axis=-1) for m in mats]
         if spec.pooling == 'mean_std': parts += [m.std(axis=-1) for m in mats]
         return np.concatenate(parts).astype(np.float32)
-    if spec.max_len is not None: mats = [pad_frames(m, spec.max_len) for m in mats]
     if spec.layout == 'flat':  # MSF band-major (`msf.flatten()`), the others frame-major (`ravel(x.T)`)
+        mats = [pad_frames(m, spec.max_len) for m in mats]
         return np.concatenate([m.ravel() if f == 'msf' else m.T.ravel() for f, m in zip(spec.features, mats)])
-    X = np.concatenate(mats, axis=0).T
+    T = {m.shape[-1] for m in mats}
+    if len(T) != 1: raise ValueError(f"features have different numbers of frames: {dict(zip(spec.features, (m.shape[-1] for m in mats)))}")
+    T = T.pop() if spec.max_len is None else spec.max_len
+    X = np.zeros((T, sum(m.shape[0] for m in mats)), np.float32)  # (T, F), C order: zero padding at the end
+    o = 0
+    for m in mats:
+        t = min(T, m.shape[-1]); X[:t, o:o + m.shape[0]] = m[:, :t].T; o += m.shape[0]
     return X[..., None] if spec.channel_axis else X
 
 # %% ../nbs/02_features.ipynb #959d19f3

@@ -4,10 +4,14 @@
 
 # %% ../nbs/01_preprocess.ipynb #d58ba116
 from __future__ import annotations
+import contextlib
 import dataclasses
+import importlib
+import importlib.machinery
 import json
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,34 +20,62 @@ import soundfile as sf
 import soxr
 
 # %% auto #0
-__all__ = ['LIBROSA_KERNEL_MODULES', 'PREPROCESS_PRESETS', 'librosa_lock_path', 'import_librosa', 'AudioError',
-           'AudioFileNotFoundError', 'resample', 'load_audio_sr', 'load_audio', 'trim_silence', 'peak_normalise',
-           'fix_length', 'fix_duration', 'n_windows', 'sliding_windows', 'ClipWindows', 'clip_windows',
-           'aggregate_windows', 'strict_from_dict', 'Preprocess']
+__all__ = ['LIBROSA_KERNEL_MODULES', 'PREPROCESS_PRESETS', 'librosa_lock_path', 'librosa_kernel_lock', 'LibrosaKernelFinder',
+           'install_librosa_kernel_lock', 'import_librosa', 'AudioError', 'AudioFileNotFoundError', 'resample',
+           'load_audio_sr', 'load_audio', 'trim_silence', 'peak_normalise', 'fix_length', 'fix_duration', 'n_windows',
+           'sliding_windows', 'ClipWindows', 'clip_windows', 'aggregate_windows', 'strict_from_dict', 'Preprocess']
 
 # %% ../nbs/01_preprocess.ipynb #28337e1b
-LIBROSA_KERNEL_MODULES = ('librosa.util.utils', 'librosa.core.audio', 'librosa.core.pitch')  # numba gufuncs, compiled at import
+LIBROSA_KERNEL_MODULES = ('librosa.util.utils', 'librosa.core.audio', 'librosa.core.pitch', 'librosa.beat')  # numba gufuncs, compiled at import
 
 def librosa_lock_path() -> Path:
     "The file lock that serialises the first import of librosa's numba kernels (one per user, in the temp dir)."
     return Path(tempfile.gettempdir()) / f"ser_nb-librosa-numba-{os.getuid() if hasattr(os, 'getuid') else 0}.lock"
 
+_KERNEL_LOCK = dict(depth=0, file=None)
+
+@contextlib.contextmanager
+def librosa_kernel_lock():
+    "Hold the inter-process lock on librosa's numba kernels (re-entrant in a process; a no-op without `fcntl` or a writable temp dir)."
+    try: import fcntl
+    except ImportError: yield; return
+    st = _KERNEL_LOCK
+    if st['depth'] == 0:
+        try: st['file'] = open(librosa_lock_path(), 'a'); fcntl.flock(st['file'], fcntl.LOCK_EX)
+        except OSError: st['file'] = None
+    st['depth'] += 1
+    try: yield
+    finally:
+        st['depth'] -= 1
+        if st['depth'] == 0 and st['file'] is not None: st['file'].close(); st['file'] = None  # closing unlocks
+
+class _LockedLoader:
+    "A module loader whose `exec_module` (where numba compiles or loads its cache) runs under `librosa_kernel_lock`."
+    def __init__(self, loader): self._loader = loader
+    def __getattr__(self, name): return getattr(self._loader, name)
+    def create_module(self, spec): return self._loader.create_module(spec)
+    def exec_module(self, module):
+        with librosa_kernel_lock(): self._loader.exec_module(module)
+
+class LibrosaKernelFinder:
+    "Import hook: finds librosa's kernel modules with the normal path finder and gives them a `_LockedLoader`."
+    def find_spec(self, name, path=None, target=None):
+        if name not in LIBROSA_KERNEL_MODULES: return None
+        spec = importlib.machinery.PathFinder.find_spec(name, path, target)
+        if spec is not None and spec.loader is not None: spec.loader = _LockedLoader(spec.loader)
+        return spec
+
+def install_librosa_kernel_lock() -> None:
+    "Put a `LibrosaKernelFinder` first on `sys.meta_path` (once per process)."
+    if not any(isinstance(f, LibrosaKernelFinder) for f in sys.meta_path): sys.meta_path.insert(0, LibrosaKernelFinder())
+
 def import_librosa():
-    "`librosa`, with its numba-compiled modules imported under an inter-process lock (numba#10128: concurrent first compiles corrupt the cache)."
-    import importlib, sys
-    if not all(m in sys.modules for m in LIBROSA_KERNEL_MODULES):
-        try:
-            import fcntl
-            f = open(librosa_lock_path(), 'a')
-        except (ImportError, OSError): fcntl = f = None  # no fcntl (Windows) or no writable temp dir: unlocked
-        try:
-            if f is not None: fcntl.flock(f, fcntl.LOCK_EX)
-            for m in LIBROSA_KERNEL_MODULES: importlib.import_module(m)
-        finally:
-            if f is not None: f.close()  # closing the file releases the lock
+    "`librosa`, with the lock installed and its kernel modules imported (under the lock)."
+    install_librosa_kernel_lock()
+    for m in LIBROSA_KERNEL_MODULES[:3]: importlib.import_module(m)
     return sys.modules['librosa']
 
-import_librosa()
+install_librosa_kernel_lock()
 
 # %% ../nbs/01_preprocess.ipynb #65fb5ff2
 class AudioError(ValueError):
@@ -125,7 +157,7 @@ def trim_silence(y: np.ndarray, # mono audio
                  hop_length: int = 512, # librosa's default
                 ) -> np.ndarray: # `y` without its leading and trailing silence
     "Trim leading/trailing silence quieter than `top_db` below the peak (`librosa.effects.trim`)."
-    import librosa
+    librosa = import_librosa()
     if len(y) == 0: return y.copy()
     yt, _ = librosa.effects.trim(y, top_db=top_db, frame_length=frame_length, hop_length=hop_length)
     return yt

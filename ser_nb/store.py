@@ -252,14 +252,15 @@ class FeatureSet:
                 f"({self.n_cached} cached), X {shape}, {len(self.skipped)} skipped, {self.seconds:.2f} s)")
 
 # %% ../nbs/02a_store.ipynb #a28beae3
-def _chunks(xs: list, n_workers: int, max_size: int = 16) -> list[list]:
-    size = max(1, min(max_size, -(-len(xs) // (n_workers * 8))))
-    return [xs[i:i + size] for i in range(0, len(xs), size)]
+def _take(todo, n_procs: int, from_end: bool = False, max_size: int = 16) -> list:
+    "The next chunk of tasks: large while much is left, shrinking towards the end so that all processes finish together."
+    size = min(len(todo), max(1, min(max_size, len(todo) // (4 * n_procs))))
+    return [todo.pop() if from_end else todo.popleft() for _ in range(size)]
 
 def _run_tasks(tasks: list[dict], spec, cache_root, augment, seed, n_jobs: int, on_result: Callable[[dict], None]):
     """Run `featurise_clip` over `tasks`, calling `on_result` as each clip finishes: in-process for `n_jobs=1`,
     else on `n_jobs - 1` loky workers **plus this process**, which works on chunks while the workers start up
-    (importing librosa and loading its numba kernels takes seconds) and whenever no result is waiting."""
+    (a fraction of a second) and whenever no result is waiting. Chunks shrink towards the end of the list."""
     import joblib
     from collections import deque
     from concurrent.futures import wait, FIRST_COMPLETED
@@ -272,7 +273,7 @@ def _run_tasks(tasks: list[dict], spec, cache_root, augment, seed, n_jobs: int, 
         return
     from joblib.externals.loky import get_reusable_executor
     ex = get_reusable_executor(max_workers=n_procs - 1, env=THREAD_ENV)
-    chunks, pending = deque(_chunks(tasks, n_procs)), {}
+    todo, pending = deque(tasks), {}
     def collect(fut):
         try: res = fut.result()
         except Exception as e:  # a worker died: its clips are reported, the others are kept
@@ -282,14 +283,14 @@ def _run_tasks(tasks: list[dict], spec, cache_root, augment, seed, n_jobs: int, 
         for r in res: on_result(r)
     try:
         with threadpool_limits(1):
-            while chunks or pending:
-                while chunks and len(pending) < 2 * (n_procs - 1):
-                    ch = chunks.popleft(); pending[ex.submit(_featurise_chunk, ch, spec, cache_root, augment, seed)] = ch
+            while todo or pending:
+                while todo and len(pending) < 2 * (n_procs - 1):
+                    ch = _take(todo, n_procs); pending[ex.submit(_featurise_chunk, ch, spec, cache_root, augment, seed)] = ch
                 done = [f for f in pending if f.done()]
                 for f in done: collect(f)
                 if done: continue
-                if chunks:  # nothing back yet: work here too
-                    for r in here(chunks.pop()): on_result(r)
+                if todo:  # nothing back yet: work here too, from the other end
+                    for r in here(_take(todo, n_procs, from_end=True)): on_result(r)
                 else: wait(list(pending), return_when=FIRST_COMPLETED)
     except BaseException:
         for f in pending: f.cancel()
@@ -375,7 +376,7 @@ def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathL
                    for i, r in enumerate(results) if r is None or r.get('error')]
         layout = [(i, 'orig', None) for i in ok]
         if tmp is not None and not skipped:  # complete: the file becomes the pack, X its copy-on-write map
-            X.flush(); del X
+            del X  # (unmapped; the pages reach the disk like any other write)
             key = cache.pack_key([r['sha1'] for r in results], akey)
             cache.commit_pack(key, tmp, layout); tmp = None
             X = cache.get_pack(key)[0]
