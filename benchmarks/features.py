@@ -15,7 +15,9 @@ Measures, on the same machine and in the same process:
   (3) ser_nb warm: the same call again, served from that cache: the table's pack, memory-mapped;
   (3b) the same, plus reading every value of X once (X.sum()), so the mapped pages are really read;
   (3c) warm from the per-clip entries, with packs switched off (as for a table seen for the first time);
-  (4) the decode+resample floor: `ser_nb.preprocess.load_audio(path, 22050)` of every clip, one process.
+  (4) the decode+resample floor: `ser_nb.preprocess.load_audio(path, 22050)` of every clip, one process;
+  (4b) the same floor on all cores (joblib loky workers, start-up included): the ceiling for any cold
+      extraction that must decode and resample every clip, whatever its features cost.
 It also checks that (1) and (2) give the same numbers on the subset.
 """
 from __future__ import annotations
@@ -39,6 +41,13 @@ def report003_features(path: str, max_len: int = 300) -> np.ndarray:
         return np.pad(x, ((0, max_len - x.shape[0]), (0, 0)), mode='constant') if x.shape[0] < max_len else x[:max_len, :]
 
     return np.concatenate((pad(mfcc), pad(chroma), pad(mel_db), pad(zcr)), axis=1)
+
+
+def _decode_chunk(paths: list) -> int:
+    "Decode and resample a chunk of clips, one BLAS thread (the (4b) floor)."
+    from ser_nb.preprocess import load_audio
+    for p in paths: load_audio(p, 22050)
+    return len(paths)
 
 
 def main(argv=None):
@@ -73,6 +82,15 @@ def main(argv=None):
     t = time.perf_counter()
     for p in paths: load_audio(p, 22050)
     rows.append(('(4) decode+resample floor (1 process)', n, time.perf_counter() - t))
+
+    from ser_nb.store import THREAD_ENV
+    from joblib.externals.loky import get_reusable_executor
+    n_par = joblib.effective_n_jobs(a.jobs)
+    t = time.perf_counter()
+    ex = get_reusable_executor(max_workers=n_par, env=THREAD_ENV)
+    assert sum(ex.map(_decode_chunk, [paths[i:i + 16] for i in range(0, n, 16)])) == n
+    rows.append((f'(4b) decode+resample floor ({n_par} processes)', n, time.perf_counter() - t))
+    ex.shutdown(wait=True)
 
     from threadpoolctl import threadpool_limits
     t = time.perf_counter()
@@ -114,7 +132,7 @@ def main(argv=None):
     blocks = dict(mfcc=slice(0, 13), chroma=slice(13, 25), logmel=slice(25, 153), zcr=slice(153, 154))
 
     rows = [report_row] + rows
-    order = ['(1)', '(1b)', '(2)', '(3)', '(3b)', '(3c)', '(4)']
+    order = ['(1)', '(1b)', '(2)', '(3)', '(3b)', '(3c)', '(4)', '(4b)']
     rows.sort(key=lambda r: order.index(r[0].split()[0]))
     base, base1 = report_row[1] / report_row[2], rows[1][1] / rows[1][2]
     print()
