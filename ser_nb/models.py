@@ -15,13 +15,14 @@ import pandas as pd
 import click
 import keras
 from keras import layers, ops, regularizers
+from .model_configs import ModelConfig, MODEL_CONFIGS
 
 # %% auto #0
-__all__ = ['REPORT004_KERNELS', 'REPORT004_FILTERS', 'LOSSES', 'OPTIMIZERS', 'MODELS', 'MODEL_CONFIGS', 'conv_block',
-           'layer_table', 'count_params', 'report000_cnn_bilstm', 'report001_cnn2d_bilstm', 'report002_lstm',
-           'report002_cnn', 'report002_cnn_lstm', 'report003_cnn_bilstm', 'report004_deep_cnn', 'SmoothedCrossentropy',
-           'FocalLoss', 'label_smoothing_loss', 'focal_loss', 'make_loss', 'make_optimizer', 'set_seed', 'ModelConfig',
-           'model_names', 'compile_model', 'build_model', 'param_table', 'models_list']
+__all__ = ['REPORT004_KERNELS', 'REPORT004_FILTERS', 'LOSSES', 'OPTIMIZERS', 'MODELS', 'conv_block', 'layer_table',
+           'count_params', 'report000_cnn_bilstm', 'report001_cnn2d_bilstm', 'report002_lstm', 'report002_cnn',
+           'report002_cnn_lstm', 'report003_cnn_bilstm', 'report004_deep_cnn', 'SmoothedCrossentropy', 'FocalLoss',
+           'label_smoothing_loss', 'focal_loss', 'make_loss', 'make_optimizer', 'set_seed', 'model_names',
+           'compile_model', 'build_model', 'param_table', 'models_list']
 
 # %% ../nbs/04_models.ipynb #963ee886
 def _shape(input_shape: Sequence[int], ndim: int, model: str, min_steps: int = 1, hint: str = '') -> tuple[int, ...]:
@@ -269,49 +270,6 @@ MODELS: dict[str, Callable[..., keras.Model]] = {
     'report002_cnn_lstm': report002_cnn_lstm,
     'report003_cnn_bilstm': report003_cnn_bilstm,
     'report004_deep_cnn': report004_deep_cnn,
-}
-
-@dataclass(frozen=True)
-class ModelConfig:
-    "How a report built, compiled and trained one model (None/empty where it does not say and we chose nothing)."
-    report: str
-    input_shape: tuple
-    n_classes: int
-    optimizer: str = 'adam'
-    learning_rate: float = 1e-3
-    loss: str = 'cce'
-    loss_kw: dict = field(default_factory=dict)
-    batch_size: int = 32
-    epochs: int = 50
-    early_stopping: dict | None = None      # kwargs for keras.callbacks.EarlyStopping
-    reduce_lr: dict | None = None           # kwargs for keras.callbacks.ReduceLROnPlateau
-    class_weight: bool = False              # 'balanced' class weights
-    report_params: int | None = None        # total printed by the report's model.summary()
-    report_trainable: int | None = None
-    notes: str = ''
-
-_ES002 = dict(monitor='val_loss', patience=10, restore_best_weights=True)
-_LR002 = dict(monitor='val_loss', factor=0.5, patience=5, min_lr=1e-6)
-_002 = dict(report='002', input_shape=(160, 1), n_classes=8, loss='focal', loss_kw=dict(alpha=0.25, gamma=2.0),
-            batch_size=36, epochs=30, early_stopping=_ES002, reduce_lr=_LR002)
-_N002 = 'dropout rates (0.3) ours; the report stopped the CNNs at epoch 23 of 30 by early stopping.'
-MODEL_CONFIGS: dict[str, ModelConfig] = {
-    'report000_cnn_bilstm': ModelConfig('000', (100, 80), 7, 'adam', 3e-4, 'cce', {}, 32, 50,
-        dict(monitor='val_loss', patience=10, restore_best_weights=True), dict(monitor='val_loss', factor=0.5, patience=3),
-        class_weight=True, notes='kernel 3, dropout 0.3, batch 32, 50 epochs and callback patiences are ours; '
-                                 'the report names early stopping, LR reduction and class weights without values.'),
-    'report001_cnn2d_bilstm': ModelConfig('001', (100, 40, 1), 8, 'adam', 1e-3, 'cce', {}, 32, 50,
-        dict(monitor='val_loss', patience=10, restore_best_weights=True),
-        notes='the report gives architecture and shapes only: kernel 3×3, Adam 1e-3, batch 32, 50 epochs, early stopping are ours.'),
-    'report002_lstm': ModelConfig(**_002, report_params=305_864, report_trainable=305_864, notes=_N002),
-    'report002_cnn': ModelConfig(**_002, report_params=166_984, report_trainable=166_088, notes=_N002),
-    'report002_cnn_lstm': ModelConfig(**_002, report_params=378_344, report_trainable=377_448, notes=_N002),
-    'report003_cnn_bilstm': ModelConfig('003', (300, 154), 6, 'nadam', 5e-4, 'cce', dict(label_smoothing=0.1), 32, 50,
-        dict(monitor='val_loss', patience=5, restore_best_weights=True), dict(monitor='val_loss', factor=0.5, patience=3),
-        class_weight=True, report_params=199_942, report_trainable=199_430, notes='all from the report.'),
-    'report004_deep_cnn': ModelConfig('004', (2916, 1), 7, 'adam', 1e-3, 'cce', {}, 64, 10,
-        report_params=17_725_959, report_trainable=17_719_879,
-        notes='all from the report (its callbacks were defined but not used); the paper it follows trained 400 epochs.'),
 }
 
 def model_names() -> list[str]:

@@ -74,8 +74,8 @@ class Recipe:
 
 # %% ../nbs/05_train.ipynb #eba9d2d8
 def _from_model(model: str, **kw) -> Recipe:
-    "A recipe whose training settings are the report's, from `ser_nb.models.MODEL_CONFIGS[model]`."
-    from ser_nb.models import MODEL_CONFIGS
+    "A recipe whose training settings are the report's, from `ser_nb.model_configs.MODEL_CONFIGS[model]`."
+    from ser_nb.model_configs import MODEL_CONFIGS
     c = MODEL_CONFIGS[model]
     es, lr = (c.early_stopping or {}), (c.reduce_lr or {})
     base = dict(model=model, loss=c.loss, loss_kw=dict(c.loss_kw), optimizer=c.optimizer, learning_rate=c.learning_rate,
@@ -235,7 +235,7 @@ def speaker_normalise(X: np.ndarray, speakers: Sequence, eps: float = 1e-6) -> n
 # %% ../nbs/05_train.ipynb #6d316e74
 def model_input_shape(model: str, example_shape: Sequence[int]) -> tuple[int, ...]:
     "`example_shape` with trailing axes of 1 added up to the rank the model's report used."
-    from ser_nb.models import MODEL_CONFIGS
+    from ser_nb.model_configs import MODEL_CONFIGS
     shape = tuple(example_shape)
     return shape + (1,) * max(0, len(MODEL_CONFIGS[model].input_shape) - len(shape))
 
