@@ -58,7 +58,7 @@ class _LockedLoader:
         with librosa_kernel_lock(): self._loader.exec_module(module)
 
 class LibrosaKernelFinder:
-    "Import hook: finds librosa's kernel modules with the normal path finder and gives them a `_LockedLoader`."
+    "Import hook: finds librosa's kernel modules with the normal path finder and gives them a loader that holds the lock."
     def find_spec(self, name, path=None, target=None):
         if name not in LIBROSA_KERNEL_MODULES: return None
         spec = importlib.machinery.PathFinder.find_spec(name, path, target)
