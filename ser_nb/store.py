@@ -129,13 +129,14 @@ class FeatureCache:
         tmp = d / f'.{os.getpid()}.{uuid.uuid4().hex[:8]}.npy.tmp'
         return np.lib.format.open_memmap(tmp, mode='w+', dtype=np.float32, shape=tuple(shape)), tmp
 
-    def commit_pack(self, key: str, tmp: Path, layout: list, keep: int = 3) -> None:
+    def commit_pack(self, key: str, tmp: Path, layout: list, keep: int = 3) -> Path:
         "Give a complete temporary pack its name (layout first, then the array, each atomically); keep `keep` packs."
-        d = self.dir / 'packs'
+        d = self.dir / 'packs'; dest = (d / key).with_suffix('.npy')
         atomic_write((d / key).with_suffix('.json'), lambda f: f.write(json.dumps(layout).encode()))
-        os.replace(tmp, (d / key).with_suffix('.npy'))
+        os.replace(tmp, dest)
         old = sorted(d.glob('*.npy'), key=lambda q: q.stat().st_mtime, reverse=True)[keep:]
         for q in old: q.unlink(missing_ok=True); q.with_suffix('.json').unlink(missing_ok=True)
+        return dest
 
     # the stat index
     @property
@@ -332,8 +333,12 @@ def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathL
     def store(i: int, r: dict) -> None:
         if r['error'] is None:
             if X is not None:
-                X[i][tuple(slice(0, k) for k in r['orig'].shape)] = r['orig']  # zero padding is already there
-                r = dict(r, orig=True)  # the numbers live in X now
+                a = r['orig']
+                if a.ndim != len(fixed) or any(k > m for k, m in zip(a.shape, fixed)):
+                    r = dict(r, orig=None, error=f"{r['path']}: example of shape {a.shape}, expected {fixed}")
+                else:
+                    X[i][tuple(slice(0, k) for k in a.shape)] = a  # zero padding is already there
+                    r = dict(r, orig=True)  # the numbers live in X now
             else:
                 r['orig'] = expand_frames(r['orig'], spec)
                 if r['augs']: r['augs'] = [(n, expand_frames(a, spec)) for n, a in r['augs']]
@@ -377,9 +382,8 @@ def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathL
         layout = [(i, 'orig', None) for i in ok]
         if tmp is not None and not skipped:  # complete: the file becomes the pack, X its copy-on-write map
             del X  # (unmapped; the pages reach the disk like any other write)
-            key = cache.pack_key([r['sha1'] for r in results], akey)
-            cache.commit_pack(key, tmp, layout); tmp = None
-            X = cache.get_pack(key)[0]
+            try: X = np.load(cache.commit_pack(cache.pack_key([r['sha1'] for r in results], akey), tmp, layout), mmap_mode='c'); tmp = None
+            except OSError: X = np.load(tmp, mmap_mode='c')  # no pack after all (a full disk?): the numbers stay
         elif skipped: X = np.asarray(X[ok])  # a copy, in memory
         n_cached = sum(bool(results[i]['cached']) for i in ok)
         return _frame(df, X, layout, skipped, spec, time.perf_counter() - t0, len(ok), n_cached)
