@@ -12,14 +12,14 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from .preprocess import Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict, import_librosa
+from .preprocess import Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict, import_librosa, frame_rms
 
 # %% auto #0
 __all__ = ['FEATURES_VERSION', 'FEATURE_NAMES', 'FEATURE_SPECS', 'hz_to_mel', 'mel_to_hz', 'normalize', 'mel_filters',
            'chroma_filters', 'hann_window', 'power_spectrogram', 'mel_power', 'estimate_tuning', 'pitch_tuning',
-           'power_to_db', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma', 'zcr', 'rms', 'msf', 'FeatureSpec',
-           'get_spec', 'frame_features', 'pad_frames', 'to_example', 'features_from_conditioned', 'features_from_audio',
-           'features_from_file', 'VectorScaler', 'SequenceScaler']
+           'power_to_db', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma', 'zcr', 'rms', 'msf', 'analytic_signal',
+           'FeatureSpec', 'get_spec', 'frame_features', 'pad_frames', 'to_example', 'features_from_conditioned',
+           'features_from_audio', 'features_from_file', 'VectorScaler', 'SequenceScaler']
 
 # %% ../nbs/02_features.ipynb #b31953da
 _F_SP, _MIN_LOG_HZ, _LOGSTEP = 200.0 / 3, 1000.0, np.log(6.4) / 27.0  # Slaney's mel scale, as librosa writes it
@@ -178,17 +178,24 @@ def zcr(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.nd
     return ((np.searchsorted(idx, b, 'right') - np.searchsorted(idx, a, 'right')) / frame_length)[None, :]
 
 def rms(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
-    "`librosa.feature.rms(y=y)`: root-mean-square energy of centred frames."
-    return import_librosa().feature.rms(y=y, frame_length=frame_length, hop_length=hop_length)
+    "`librosa.feature.rms(y=y)`: root-mean-square energy of centred frames (`ser_nb.preprocess.frame_rms`)."
+    return frame_rms(y, frame_length, hop_length)
 
 # %% ../nbs/02_features.ipynb #52784ee4
 def msf(y: np.ndarray, sr: int, n_fft: int = 1024, hop_length: int = 512, n_bands: int = 19,
         n_mod: int = 5) -> np.ndarray:
     "Modulation spectral features of report 004: `(n_mod, n_frames)`."
-    from scipy.signal import hilbert  # imported here: scipy.signal costs half a second in every worker
     aud = mel_power(power_spectrogram(y, n_fft, hop_length), sr, n_bands)
-    env = np.abs(hilbert(aud))
+    env = np.abs(analytic_signal(aud))
     return mel_filters(sr, 2 * (n_bands - 1), n_mod) @ env
+
+def analytic_signal(x: np.ndarray) -> np.ndarray:
+    "`scipy.signal.hilbert(x)` along the last axis (same FFTs and arithmetic; `scipy.signal` costs half a second to import)."
+    N = x.shape[-1]
+    Xf = scipy.fft.fft(x, N, axis=-1)
+    if N % 2 == 0: Xf[..., 1:N // 2] *= 2.0; Xf[..., N // 2 + 1:N] = 0.0
+    else: Xf[..., 1:(N + 1) // 2] *= 2.0; Xf[..., (N + 1) // 2:N] = 0.0
+    return scipy.fft.ifft(Xf, axis=-1)
 
 # %% ../nbs/02_features.ipynb #6f763264
 FEATURES_VERSION = 2  # 2: chroma tuning estimated from float32 pitches, as librosa (changed 2 of 3730 real clips)

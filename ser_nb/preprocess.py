@@ -22,8 +22,9 @@ import soxr
 # %% auto #0
 __all__ = ['LIBROSA_KERNEL_MODULES', 'PREPROCESS_PRESETS', 'librosa_lock_path', 'librosa_kernel_lock', 'LibrosaKernelFinder',
            'install_librosa_kernel_lock', 'import_librosa', 'AudioError', 'AudioFileNotFoundError', 'resample',
-           'load_audio_sr', 'load_audio', 'trim_silence', 'peak_normalise', 'fix_length', 'fix_duration', 'n_windows',
-           'sliding_windows', 'ClipWindows', 'clip_windows', 'aggregate_windows', 'strict_from_dict', 'Preprocess']
+           'load_audio_sr', 'load_audio', 'frame_signal', 'frame_rms', 'trim_silence', 'peak_normalise', 'fix_length',
+           'fix_duration', 'n_windows', 'sliding_windows', 'ClipWindows', 'clip_windows', 'aggregate_windows',
+           'strict_from_dict', 'Preprocess']
 
 # %% ../nbs/01_preprocess.ipynb #28337e1b
 LIBROSA_KERNEL_MODULES = ('librosa.util.utils', 'librosa.core.audio', 'librosa.core.pitch', 'librosa.beat')  # numba gufuncs, compiled at import
@@ -150,17 +151,34 @@ def load_audio(path: str | os.PathLike, # audio file (wav, flac, ... ; extension
     return load_audio_sr(path, sr, offset=offset, duration=duration)[0]
 
 # %% ../nbs/01_preprocess.ipynb #abe59974
+def frame_signal(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
+    "`librosa.util.frame(y, frame_length=..., hop_length=...)` for 1-D `y`: a read-only `(frame_length, n_frames)` view."
+    if len(y) < frame_length: raise ValueError(f"input is too short (n={len(y)}) for frame_length={frame_length}")
+    if hop_length < 1: raise ValueError(f"invalid hop_length: {hop_length}")
+    xw = np.lib.stride_tricks.as_strided(y, shape=(len(y) - frame_length + 1, frame_length),
+                                         strides=(y.strides[0], y.strides[0]), writeable=False)
+    return np.moveaxis(xw, -1, -2)[:, ::hop_length]
+
+def frame_rms(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
+    "`librosa.feature.rms(y=y)`: root-mean-square energy of centred, zero-padded frames, `(1, n_frames)` float32."
+    x = frame_signal(np.pad(y, (frame_length // 2, frame_length // 2)), frame_length, hop_length)
+    return np.sqrt(np.mean(np.square(x, dtype=np.float32), axis=-2, keepdims=True))
+
 def trim_silence(y: np.ndarray, # mono audio
                  sr: int, # its sample rate (for API symmetry; the frame sizes are in samples, as in librosa)
                  top_db: float = 20, # frames this far below the loudest frame count as silence (report 002: 20)
                  frame_length: int = 2048, # librosa's default
                  hop_length: int = 512, # librosa's default
                 ) -> np.ndarray: # `y` without its leading and trailing silence
-    "Trim leading/trailing silence quieter than `top_db` below the peak (`librosa.effects.trim`)."
-    librosa = import_librosa()
+    "Trim leading/trailing silence quieter than `top_db` below the loudest frame: `librosa.effects.trim`, same arithmetic."
     if len(y) == 0: return y.copy()
-    yt, _ = librosa.effects.trim(y, top_db=top_db, frame_length=frame_length, hop_length=hop_length)
-    return yt
+    mag = np.abs(frame_rms(y, frame_length, hop_length)[0])
+    ref, power = np.max(mag), np.square(mag)           # librosa.amplitude_to_db(rms, ref=np.max, top_db=None)
+    db = 10.0 * np.log10(np.maximum(1e-5 ** 2, power))
+    db -= 10.0 * np.log10(np.maximum(1e-5 ** 2, np.abs(ref ** 2)))
+    loud = np.flatnonzero(db > -top_db)
+    if loud.size == 0: return y[0:0].copy()
+    return y[int(loud[0] * hop_length):min(len(y), int((loud[-1] + 1) * hop_length))]
 
 def peak_normalise(y: np.ndarray, # audio
                    peak: float = 1.0, # the largest |sample| after scaling
