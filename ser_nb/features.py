@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 import scipy.fft
 
-from .preprocess import Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict, import_librosa, frame_rms
+from .preprocess import (Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict, import_librosa, frame_rms,
+                               frame_signal, power_to_db)
 
 # %% auto #0
-__all__ = ['FEATURES_VERSION', 'FEATURE_NAMES', 'FEATURE_SPECS', 'hz_to_mel', 'mel_to_hz', 'normalize', 'mel_filters',
-           'chroma_filters', 'hann_window', 'power_spectrogram', 'mel_power', 'estimate_tuning', 'pitch_tuning',
-           'power_to_db', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma', 'zcr', 'rms', 'msf', 'analytic_signal',
+__all__ = ['FEATURES_VERSION', 'FEATURE_NAMES', 'FEATURE_SPECS', 'hz_to_mel', 'mel_to_hz', 'hz_to_octs', 'normalize',
+           'mel_filters', 'chroma_filters', 'hann_window', 'power_spectrogram', 'mel_power', 'estimate_tuning',
+           'pitch_tuning', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma', 'zcr', 'rms', 'msf', 'analytic_signal',
            'FeatureSpec', 'get_spec', 'frame_features', 'pad_frames', 'to_example', 'features_from_conditioned',
            'features_from_audio', 'features_from_file', 'VectorScaler', 'SequenceScaler']
 
@@ -35,6 +36,10 @@ def mel_to_hz(m: np.ndarray) -> np.ndarray:
     t = m >= _MIN_LOG_MEL
     hz[t] = _MIN_LOG_HZ * np.exp(_LOGSTEP * (m[t] - _MIN_LOG_MEL))
     return hz
+
+def hz_to_octs(f: np.ndarray, tuning: float = 0.0, bins_per_octave: int = 12) -> np.ndarray:
+    "`librosa.hz_to_octs(f, tuning=..., bins_per_octave=...)`: octaves above C0 (A440 = 4.75 octaves, shifted by `tuning` bins)."
+    return np.log2(np.asarray(f) / (float(440.0 * 2.0 ** (tuning / bins_per_octave)) / 16))
 
 def normalize(S: np.ndarray, norm: float = np.inf, axis: int = 0) -> np.ndarray:
     "`librosa.util.normalize(S, norm=norm, axis=axis)` for `norm` inf or > 0 (columns below `tiny` left as they are)."
@@ -62,7 +67,7 @@ def mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
 def chroma_filters(sr: int, n_fft: int, n_chroma: int = 12, tuning: float = 0.0) -> np.ndarray:
     "`librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)` (its defaults otherwise), float32, cached and read-only."
     frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
-    frqbins = n_chroma * np.log2(frequencies / (float(440.0 * 2.0 ** (tuning / n_chroma)) / 16))  # hz_to_octs
+    frqbins = n_chroma * hz_to_octs(frequencies, tuning, n_chroma)
     frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
     binwidthbins = np.concatenate((np.maximum(frqbins[1:] - frqbins[:-1], 1.0), [1]))
     D = np.subtract.outer(frqbins, np.arange(0, n_chroma, dtype='d')).T
@@ -91,7 +96,7 @@ def power_spectrogram(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -
     "`np.abs(librosa.stft(y, n_fft, hop_length))**2` (centred, Hann, zero padding), bit for bit, in one pass: `(1 + n_fft//2, n_frames)`."
     h = n_fft // 2
     yp = np.zeros(len(y) + 2 * h, y.dtype); yp[h:h + len(y)] = y
-    frames = np.lib.stride_tricks.sliding_window_view(yp, n_fft)[::hop_length]
+    frames = frame_signal(yp, n_fft, hop_length).T  # (n_frames, n_fft) view
     X = scipy.fft.rfft(frames * hann_window(n_fft), axis=-1)  # float64, as librosa.stft
     P = np.abs(X.astype(np.complex128 if y.dtype == np.float64 else np.complex64))  # librosa.util.dtype_r2c
     return np.square(P, out=P).T
@@ -129,20 +134,12 @@ def pitch_tuning(frequencies: np.ndarray, resolution: float = 0.01, bins_per_oct
     "`librosa.pitch_tuning`: the most common deviation of `frequencies` from A440's grid, in fractions of a bin (0.0 if none)."
     f = np.atleast_1d(frequencies); f = f[f > 0]
     if not np.any(f): return 0.0  # (librosa also warns "empty frequency set": silent clips)
-    residual = np.mod(bins_per_octave * np.log2(f / (440.0 / 16)), 1.0)  # hz_to_octs at tuning 0, as librosa calls it
+    residual = np.mod(bins_per_octave * hz_to_octs(f), 1.0)  # (at tuning 0 and 12 bins, as librosa calls it)
     residual[residual >= 0.5] -= 1.0
     counts, edges = np.histogram(residual, np.linspace(-0.5, 0.5, int(np.ceil(1.0 / resolution)) + 1))
     return float(edges[np.argmax(counts)])
 
 # %% ../nbs/02_features.ipynb #ed89de67
-def power_to_db(S: np.ndarray, ref=1.0, amin: float = 1e-10, top_db: float | None = 80.0) -> np.ndarray:
-    "`librosa.power_to_db(S, ref=ref, amin=amin, top_db=top_db)` for a real power spectrogram; `ref` a number or e.g. `np.max`."
-    S = np.asarray(S)
-    if amin <= 0: raise ValueError("amin must be strictly positive")
-    log_spec = 10.0 * np.log10(np.maximum(amin, S))
-    log_spec -= 10.0 * np.log10(np.maximum(amin, ref(S) if callable(ref) else np.abs(ref)))
-    return log_spec if top_db is None else np.maximum(log_spec, log_spec.max() - top_db)
-
 def log_mel(M: np.ndarray, ref: str = 'one') -> np.ndarray:
     "Log-mel in dB from mel power `M`: `librosa.power_to_db(M, ref=1.0)` (`ref='one'`) or `ref=np.max` (`'max'`)."
     if ref not in ('one', 'max'): raise ValueError(f"ref must be 'one' or 'max', got {ref!r}")

@@ -20,14 +20,15 @@ import soundfile as sf
 import soxr
 
 # %% auto #0
-__all__ = ['LIBROSA_KERNEL_MODULES', 'PREPROCESS_PRESETS', 'librosa_lock_path', 'librosa_kernel_lock', 'LibrosaKernelFinder',
-           'install_librosa_kernel_lock', 'import_librosa', 'AudioError', 'AudioFileNotFoundError', 'resample',
-           'load_audio_sr', 'load_audio', 'frame_signal', 'frame_rms', 'trim_silence', 'peak_normalise', 'fix_length',
-           'fix_duration', 'n_windows', 'sliding_windows', 'ClipWindows', 'clip_windows', 'aggregate_windows',
-           'strict_from_dict', 'Preprocess']
+__all__ = ['LIBROSA_CORE_KERNELS', 'LIBROSA_KERNEL_MODULES', 'PREPROCESS_PRESETS', 'librosa_lock_path', 'librosa_kernel_lock',
+           'LibrosaKernelFinder', 'install_librosa_kernel_lock', 'import_librosa', 'AudioError',
+           'AudioFileNotFoundError', 'resample', 'load_audio_sr', 'load_audio', 'power_to_db', 'frame_signal',
+           'frame_rms', 'trim_silence', 'peak_normalise', 'fix_length', 'fix_duration', 'n_windows', 'sliding_windows',
+           'ClipWindows', 'clip_windows', 'aggregate_windows', 'strict_from_dict', 'Preprocess']
 
 # %% ../nbs/01_preprocess.ipynb #28337e1b
-LIBROSA_KERNEL_MODULES = ('librosa.util.utils', 'librosa.core.audio', 'librosa.core.pitch', 'librosa.beat')  # numba gufuncs, compiled at import
+LIBROSA_CORE_KERNELS = ('librosa.util.utils', 'librosa.core.audio', 'librosa.core.pitch')  # numba gufuncs, compiled at import
+LIBROSA_KERNEL_MODULES = LIBROSA_CORE_KERNELS + ('librosa.beat',)  # (the beat tracker's, too: locked, but only loaded on demand)
 
 def librosa_lock_path() -> Path:
     "The file lock that serialises the first import of librosa's numba kernels (one per user, in the temp dir)."
@@ -73,7 +74,7 @@ def install_librosa_kernel_lock() -> None:
 def import_librosa():
     "`librosa`, with the lock installed and its kernel modules imported (under the lock)."
     install_librosa_kernel_lock()
-    for m in LIBROSA_KERNEL_MODULES[:3]: importlib.import_module(m)
+    for m in LIBROSA_CORE_KERNELS: importlib.import_module(m)
     return sys.modules['librosa']
 
 install_librosa_kernel_lock()
@@ -151,6 +152,14 @@ def load_audio(path: str | os.PathLike, # audio file (wav, flac, ... ; extension
     return load_audio_sr(path, sr, offset=offset, duration=duration)[0]
 
 # %% ../nbs/01_preprocess.ipynb #abe59974
+def power_to_db(S: np.ndarray, ref=1.0, amin: float = 1e-10, top_db: float | None = 80.0) -> np.ndarray:
+    "`librosa.power_to_db(S, ref=ref, amin=amin, top_db=top_db)` for a real power spectrogram; `ref` a number or e.g. `np.max`."
+    S = np.asarray(S)
+    if amin <= 0: raise ValueError("amin must be strictly positive")
+    log_spec = 10.0 * np.log10(np.maximum(amin, S))
+    log_spec -= 10.0 * np.log10(np.maximum(amin, ref(S) if callable(ref) else np.abs(ref)))
+    return log_spec if top_db is None else np.maximum(log_spec, log_spec.max() - top_db)
+
 def frame_signal(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarray:
     "`librosa.util.frame(y, frame_length=..., hop_length=...)` for 1-D `y`: a read-only `(frame_length, n_frames)` view."
     if len(y) < frame_length: raise ValueError(f"input is too short (n={len(y)}) for frame_length={frame_length}")
@@ -172,10 +181,8 @@ def trim_silence(y: np.ndarray, # mono audio
                 ) -> np.ndarray: # `y` without its leading and trailing silence
     "Trim leading/trailing silence quieter than `top_db` below the loudest frame: `librosa.effects.trim`, same arithmetic."
     if len(y) == 0: return y.copy()
-    mag = np.abs(frame_rms(y, frame_length, hop_length)[0])
-    ref, power = np.max(mag), np.square(mag)           # librosa.amplitude_to_db(rms, ref=np.max, top_db=None)
-    db = 10.0 * np.log10(np.maximum(1e-5 ** 2, power))
-    db -= 10.0 * np.log10(np.maximum(1e-5 ** 2, np.abs(ref ** 2)))
+    mag = np.abs(frame_rms(y, frame_length, hop_length)[0])  # librosa.amplitude_to_db(rms, ref=np.max, top_db=None):
+    db = power_to_db(np.square(mag), ref=np.max(mag) ** 2, amin=1e-5 ** 2, top_db=None)
     loud = np.flatnonzero(db > -top_db)
     if loud.size == 0: return y[0:0].copy()
     return y[int(loud[0] * hop_length):min(len(y), int((loud[-1] + 1) * hop_length))]
