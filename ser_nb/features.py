@@ -4,152 +4,35 @@
 
 # %% ../nbs/02_features.ipynb #0e58c3be
 from __future__ import annotations
-import dataclasses, functools, hashlib, json, os, warnings
-from dataclasses import dataclass, field
+import dataclasses, functools, hashlib, json, os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import scipy.fft
 
-from .preprocess import (Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict, import_librosa, frame_rms,
-                               frame_signal, power_to_db)
+from .dsp import (frame_rms, power_to_db, normalize, power_spectrogram, mel_filters, mel_power, chroma_filters,
+                        estimate_tuning, analytic_signal)
+from .preprocess import Preprocess, PREPROCESS_PRESETS, sliding_windows, strict_from_dict
 
 # %% auto #0
-__all__ = ['FEATURES_VERSION', 'FEATURE_NAMES', 'FEATURE_SPECS', 'hz_to_mel', 'mel_to_hz', 'hz_to_octs', 'normalize',
-           'mel_filters', 'chroma_filters', 'hann_window', 'power_spectrogram', 'mel_power', 'estimate_tuning',
-           'pitch_tuning', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma', 'zcr', 'rms', 'msf', 'analytic_signal',
-           'FeatureSpec', 'get_spec', 'frame_features', 'pad_frames', 'to_example', 'features_from_conditioned',
-           'features_from_audio', 'features_from_file', 'VectorScaler', 'SequenceScaler']
+__all__ = ['FEATURES_VERSION', 'FEATURE_NAMES', 'POOLINGS', 'FEATURE_SPECS', 'log_mel', 'mfcc_from_mel', 'deltas', 'chroma',
+           'zcr', 'msf', 'FeatureSpec', 'get_spec', 'frame_features', 'pad_frames', 'to_example',
+           'features_from_conditioned', 'features_from_audio', 'features_from_file', 'VectorScaler', 'SequenceScaler']
 
-# %% ../nbs/02_features.ipynb #b31953da
-_F_SP, _MIN_LOG_HZ, _LOGSTEP = 200.0 / 3, 1000.0, np.log(6.4) / 27.0  # Slaney's mel scale, as librosa writes it
-_MIN_LOG_MEL = (_MIN_LOG_HZ - 0.0) / _F_SP
-
-def hz_to_mel(f: float) -> float:
-    "`librosa.hz_to_mel(f)` (Slaney) for one frequency in Hz."
-    return _MIN_LOG_MEL + np.log(f / _MIN_LOG_HZ) / _LOGSTEP if f >= _MIN_LOG_HZ else (f - 0.0) / _F_SP
-
-def mel_to_hz(m: np.ndarray) -> np.ndarray:
-    "`librosa.mel_to_hz(m)` (Slaney) for an array of mels."
-    hz = 0.0 + _F_SP * np.asarray(m, dtype=float)
-    t = m >= _MIN_LOG_MEL
-    hz[t] = _MIN_LOG_HZ * np.exp(_LOGSTEP * (m[t] - _MIN_LOG_MEL))
-    return hz
-
-def hz_to_octs(f: np.ndarray, tuning: float = 0.0, bins_per_octave: int = 12) -> np.ndarray:
-    "`librosa.hz_to_octs(f, tuning=..., bins_per_octave=...)`: octaves above C0 (A440 = 4.75 octaves, shifted by `tuning` bins)."
-    return np.log2(np.asarray(f) / (float(440.0 * 2.0 ** (tuning / bins_per_octave)) / 16))
-
-def normalize(S: np.ndarray, norm: float = np.inf, axis: int = 0) -> np.ndarray:
-    "`librosa.util.normalize(S, norm=norm, axis=axis)` for `norm` inf or > 0 (columns below `tiny` left as they are)."
-    if not np.all(np.isfinite(S)): raise ValueError("normalize: input must be finite")
-    mag = np.abs(S).astype(float)
-    length = (np.max(mag, axis=axis, keepdims=True) if norm == np.inf
-              else np.sum(mag ** norm, axis=axis, keepdims=True) ** (1.0 / norm))
-    length[length < np.finfo(S.dtype if S.dtype.kind in 'fc' else np.float32).tiny] = 1.0
-    out = np.empty_like(S); out[:] = S / length
-    return out
-
-@functools.lru_cache(maxsize=64)
-def mel_filters(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    "`librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)` (Slaney scale and norm), float32, cached and read-only."
-    fftfreqs = np.fft.rfftfreq(n=n_fft, d=1.0 / sr)
-    mel_f = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(float(sr) / 2), n_mels + 2))
-    fdiff, ramps = np.diff(mel_f), np.subtract.outer(mel_f, fftfreqs)
-    fb = np.zeros((n_mels, 1 + n_fft // 2), dtype=np.float32)
-    for i in range(n_mels): fb[i] = np.maximum(0, np.minimum(-ramps[i] / fdiff[i], ramps[i + 2] / fdiff[i + 1]))
-    fb *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, np.newaxis]
-    fb.setflags(write=False)
-    return fb
-
-@functools.lru_cache(maxsize=512)
-def chroma_filters(sr: int, n_fft: int, n_chroma: int = 12, tuning: float = 0.0) -> np.ndarray:
-    "`librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)` (its defaults otherwise), float32, cached and read-only."
-    frequencies = np.linspace(0, sr, n_fft, endpoint=False)[1:]
-    frqbins = n_chroma * hz_to_octs(frequencies, tuning, n_chroma)
-    frqbins = np.concatenate(([frqbins[0] - 1.5 * n_chroma], frqbins))
-    binwidthbins = np.concatenate((np.maximum(frqbins[1:] - frqbins[:-1], 1.0), [1]))
-    D = np.subtract.outer(frqbins, np.arange(0, n_chroma, dtype='d')).T
-    n_chroma2 = np.round(float(n_chroma) / 2)
-    D = np.remainder(D + n_chroma2 + 10 * n_chroma, n_chroma) - n_chroma2
-    wts = normalize(np.exp(-0.5 * (2 * D / np.tile(binwidthbins, (n_chroma, 1))) ** 2), norm=2, axis=0)
-    wts *= np.tile(np.exp(-0.5 * (((frqbins / n_chroma - 5.0) / 2) ** 2)), (n_chroma, 1))  # ctroct 5, octwidth 2
-    wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)  # base_c
-    fb = np.ascontiguousarray(wts[:, :int(1 + n_fft / 2)], dtype=np.float32)
-    fb.setflags(write=False)
-    return fb
-
-# %% ../nbs/02_features.ipynb #8f4bd370
-@functools.lru_cache(maxsize=8)
-def hann_window(n_fft: int) -> np.ndarray:
-    "The periodic Hann window `librosa.stft` uses (`scipy.signal.get_window('hann', n_fft)`, same arithmetic), float64, cached and read-only."
-    if n_fft <= 1: w = np.ones(n_fft)
-    else:
-        fac = np.linspace(-np.pi, np.pi, n_fft + 1)
-        w = np.zeros(n_fft + 1); w += 0.5 * np.cos(0 * fac); w += 0.5 * np.cos(1 * fac)
-        w = w[:-1]
-    w.setflags(write=False)
-    return w
-
-def power_spectrogram(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
-    "`np.abs(librosa.stft(y, n_fft, hop_length))**2` (centred, Hann, zero padding), bit for bit, in one pass: `(1 + n_fft//2, n_frames)`."
-    h = n_fft // 2
-    yp = np.zeros(len(y) + 2 * h, y.dtype); yp[h:h + len(y)] = y
-    frames = frame_signal(yp, n_fft, hop_length).T  # (n_frames, n_fft) view
-    X = scipy.fft.rfft(frames * hann_window(n_fft), axis=-1)  # float64, as librosa.stft
-    P = np.abs(X.astype(np.complex128 if y.dtype == np.float64 else np.complex64))  # librosa.util.dtype_r2c
-    return np.square(P, out=P).T
-
-def mel_power(S: np.ndarray, sr: int, n_mels: int = 128) -> np.ndarray:
-    "Mel power spectrogram from a power spectrogram `S` (as `librosa.feature.melspectrogram(S=S)`)."
-    return mel_filters(sr, 2 * (S.shape[-2] - 1), n_mels) @ S
-
-# %% ../nbs/02_features.ipynb #f5c368b2
-def estimate_tuning(S: np.ndarray, sr: int, bins_per_octave: int = 12, resolution: float = 0.01,
-                    fmin: float = 150.0, fmax: float = 4000.0, threshold: float = 0.1) -> float:
-    "`librosa.estimate_tuning(S=S, sr=sr, bins_per_octave=...)` for a 2-D spectrogram: `piptrack` on its band, at its peaks only."
-    n = S.shape[-2]; n_fft = 2 * (n - 1)
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sr) if n > 1 else np.zeros(1)
-    band = np.flatnonzero((max(fmin, 0) <= freqs) & (freqs < min(fmax, sr / 2)))
-    if S.ndim != 2 or band.size == 0 or band[0] < 1 or band[-1] + 2 > n:  # edge cases: librosa itself
-        return float(import_librosa().estimate_tuning(S=S, sr=sr, bins_per_octave=bins_per_octave, resolution=resolution,
-                                                      fmin=fmin, fmax=fmax, threshold=threshold))
-    a, b = band[0], band[-1] + 1
-    X = np.abs(S[a - 1:b + 1])                              # the band and one bin either side
-    Xm = X * (X > threshold * np.max(np.abs(S), axis=-2))   # piptrack's per-frame threshold
-    r, c = np.nonzero((Xm[1:-1] > Xm[:-2]) & (Xm[1:-1] >= Xm[2:]))  # librosa.util.localmax, inside the band
-    x0, xm, xp = X[r + 1, c], X[r, c], X[r + 2, c]
-    pa = (xp + xm).astype(np.float64) - 2.0 * x0            # librosa's numba stencil, same arithmetic
-    pb = (xp - xm).astype(np.float64) / 2
-    with np.errstate(divide='ignore', invalid='ignore'):
-        shift = np.where(np.abs(pb) >= np.abs(pa), 0.0, -pb / pa).astype(X.dtype)
-    pitch = ((r + a + shift) * float(sr) / n_fft).astype(X.dtype)  # piptrack stores pitches in an array like S
-    mag = x0 + 0.5 * ((xp - xm) / 2.0) * shift             # S + 0.5 * gradient * shift
-    pos = pitch > 0
-    thr = np.median(mag[pos]) if pos.any() else 0.0
-    return pitch_tuning(pitch[(mag >= thr) & pos], resolution, bins_per_octave)
-
-def pitch_tuning(frequencies: np.ndarray, resolution: float = 0.01, bins_per_octave: int = 12) -> float:
-    "`librosa.pitch_tuning`: the most common deviation of `frequencies` from A440's grid, in fractions of a bin (0.0 if none)."
-    f = np.atleast_1d(frequencies); f = f[f > 0]
-    if not np.any(f): return 0.0  # (librosa also warns "empty frequency set": silent clips)
-    residual = np.mod(bins_per_octave * hz_to_octs(f), 1.0)  # (at tuning 0 and 12 bins, as librosa calls it)
-    residual[residual >= 0.5] -= 1.0
-    counts, edges = np.histogram(residual, np.linspace(-0.5, 0.5, int(np.ceil(1.0 / resolution)) + 1))
-    return float(edges[np.argmax(counts)])
-
-# %% ../nbs/02_features.ipynb #ed89de67
+# %% ../nbs/02_features.ipynb #3d7c9ec7
 def log_mel(M: np.ndarray, ref: str = 'one') -> np.ndarray:
     "Log-mel in dB from mel power `M`: `librosa.power_to_db(M, ref=1.0)` (`ref='one'`) or `ref=np.max` (`'max'`)."
     if ref not in ('one', 'max'): raise ValueError(f"ref must be 'one' or 'max', got {ref!r}")
     return power_to_db(M, ref=np.max if ref == 'max' else 1.0)
 
+# %% ../nbs/02_features.ipynb #31e5554e
 def mfcc_from_mel(M: np.ndarray, n_mfcc: int = 20, M_db: np.ndarray | None = None) -> np.ndarray:
     "MFCC as `librosa.feature.mfcc` computes it: DCT-II (ortho, `scipy.fft`) of `power_to_db(M)` (128-band mel power by default)."
     if M_db is None: M_db = power_to_db(M)
     return scipy.fft.dct(M_db, axis=-2, type=2, norm='ortho')[..., :n_mfcc, :]
 
+# %% ../nbs/02_features.ipynb #90f26b82
 def deltas(F: np.ndarray, order: int = 1, width: int = 9) -> np.ndarray:
     "`librosa.feature.delta(F, order=order, width=width)` (a Savitzky-Golay derivative); fewer than `width` frames is a clear error."
     if F.shape[-1] < width:
@@ -158,6 +41,7 @@ def deltas(F: np.ndarray, order: int = 1, width: int = 9) -> np.ndarray:
     from scipy.signal import savgol_filter  # imported here: scipy.signal costs half a second in every worker
     return savgol_filter(F, width, deriv=order, polyorder=order, mode='interp', axis=-1)
 
+# %% ../nbs/02_features.ipynb #42389a31
 def chroma(S: np.ndarray, sr: int, n_chroma: int = 12, tuning: float | None = None) -> np.ndarray:
     "`librosa.feature.chroma_stft(S=S, sr=sr)` from a power spectrogram, tuning estimated when `None` (librosa's default)."
     n_fft = 2 * (S.shape[-2] - 1)
@@ -165,6 +49,7 @@ def chroma(S: np.ndarray, sr: int, n_chroma: int = 12, tuning: float | None = No
     raw = chroma_filters(sr, n_fft, n_chroma, float(tuning)) @ S
     return normalize(raw, norm=np.inf, axis=-2)
 
+# %% ../nbs/02_features.ipynb #fc83ab74
 def zcr(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
     "`librosa.feature.zero_crossing_rate(y)` (centred, edge-padded, |y| <= 1e-10 counts as 0), exactly, by counting sign changes per frame."
     y = np.asarray(y); n, h = y.shape[-1], frame_length // 2
@@ -174,11 +59,7 @@ def zcr(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.nd
     a = np.clip(starts - h, 0, n - 1); b = np.clip(starts - h + frame_length - 1, 0, n - 1)
     return ((np.searchsorted(idx, b, 'right') - np.searchsorted(idx, a, 'right')) / frame_length)[None, :]
 
-def rms(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
-    "`librosa.feature.rms(y=y)`: root-mean-square energy of centred frames (`ser_nb.preprocess.frame_rms`)."
-    return frame_rms(y, frame_length, hop_length)
-
-# %% ../nbs/02_features.ipynb #52784ee4
+# %% ../nbs/02_features.ipynb #68e2b292
 def msf(y: np.ndarray, sr: int, n_fft: int = 1024, hop_length: int = 512, n_bands: int = 19,
         n_mod: int = 5) -> np.ndarray:
     "Modulation spectral features of report 004: `(n_mod, n_frames)`."
@@ -186,18 +67,38 @@ def msf(y: np.ndarray, sr: int, n_fft: int = 1024, hop_length: int = 512, n_band
     env = np.abs(analytic_signal(aud))
     return mel_filters(sr, 2 * (n_bands - 1), n_mod) @ env
 
-def analytic_signal(x: np.ndarray) -> np.ndarray:
-    "`scipy.signal.hilbert(x)` along the last axis (same FFTs and arithmetic; `scipy.signal` costs half a second to import)."
-    N = x.shape[-1]
-    Xf = scipy.fft.fft(x, N, axis=-1)
-    if N % 2 == 0: Xf[..., 1:N // 2] *= 2.0; Xf[..., N // 2 + 1:N] = 0.0
-    else: Xf[..., 1:(N + 1) // 2] *= 2.0; Xf[..., (N + 1) // 2:N] = 0.0
-    return scipy.fft.ifft(Xf, axis=-1)
-
-# %% ../nbs/02_features.ipynb #6f763264
+# %% ../nbs/02_features.ipynb #790d02ba
 FEATURES_VERSION = 2  # 2: chroma tuning estimated from float32 pitches, as librosa (changed 2 of 3730 real clips)
+
+# %% ../nbs/02_features.ipynb #952cb98d
 FEATURE_NAMES = ('mfcc', 'mfcc_delta', 'mfcc_delta2', 'logmel', 'chroma', 'zcr', 'rms', 'msf')
 
+# %% ../nbs/02_features.ipynb #d3e61f5f
+POOLINGS = ('none', 'mean', 'mean_std')  # frames kept; their means; their means, then their standard deviations
+
+# %% ../nbs/02_features.ipynb #41ac9159
+def _check_spec(s) -> None:
+    "Normalise the fields of `FeatureSpec` `s` in place (dict -> `Preprocess`, list -> tuple) and refuse impossible ones."
+    if isinstance(s.preprocess, dict): object.__setattr__(s, 'preprocess', Preprocess.from_dict(s.preprocess))
+    if s.preprocess.sr is None: raise ValueError("a FeatureSpec needs a fixed sample rate (preprocess.sr)")
+    object.__setattr__(s, 'features', tuple(s.features))
+    bad = [f for f in s.features if f not in FEATURE_NAMES]
+    if bad or not s.features: raise ValueError(f"unknown features {bad}; choose from {FEATURE_NAMES}")
+    if s.pooling not in POOLINGS: raise ValueError(f"pooling {s.pooling!r}")
+    if s.layout not in ('frames', 'flat'): raise ValueError(f"layout {s.layout!r}")
+    if s.db_ref not in ('one', 'max'): raise ValueError(f"db_ref {s.db_ref!r}")
+    if s.layout == 'flat' and (s.max_len is None or s.pooling != 'none'):
+        raise ValueError("layout='flat' needs max_len and pooling='none'")
+
+# %% ../nbs/02_features.ipynb #8b3dda8d
+def _example_shape(s) -> tuple:
+    "Shape of one example of `FeatureSpec` `s`: pooled `(F,)`/`(2F,)`, flat `(max_len·F,)` or `(max_len, F[, 1])`."
+    F = s.n_features
+    if s.pooling != 'none': return (F * (2 if s.pooling == 'mean_std' else 1),)
+    if s.layout == 'flat': return (s.max_len * F,)
+    return (s.max_len, F) + ((1,) if s.channel_axis else ())
+
+# %% ../nbs/02_features.ipynb #af9e4e0d
 @dataclass(frozen=True)
 class FeatureSpec:
     "Declarative, hashable description of a feature pipeline; `.key` is a stable cache key."
@@ -220,22 +121,12 @@ class FeatureSpec:
     msf_bands: int = 19
     msf_mod: int = 5
     # frames -> example
-    pooling: str = 'none'               # 'none' | 'mean' | 'mean_std'
+    pooling: str = 'none'               # one of `POOLINGS`: 'none' | 'mean' | 'mean_std'
     max_len: int | None = None          # pad (zeros at the end) / truncate to this many frames
     layout: str = 'frames'              # 'frames' -> (T, F); 'flat' -> report 004's flattened vector
     channel_axis: bool = False          # append a trailing axis of 1 (Conv2D input)
 
-    def __post_init__(self):
-        if isinstance(self.preprocess, dict): object.__setattr__(self, 'preprocess', Preprocess.from_dict(self.preprocess))
-        if self.preprocess.sr is None: raise ValueError("a FeatureSpec needs a fixed sample rate (preprocess.sr)")
-        object.__setattr__(self, 'features', tuple(self.features))
-        bad = [f for f in self.features if f not in FEATURE_NAMES]
-        if bad or not self.features: raise ValueError(f"unknown features {bad}; choose from {FEATURE_NAMES}")
-        if self.pooling not in ('none', 'mean', 'mean_std'): raise ValueError(f"pooling {self.pooling!r}")
-        if self.layout not in ('frames', 'flat'): raise ValueError(f"layout {self.layout!r}")
-        if self.db_ref not in ('one', 'max'): raise ValueError(f"db_ref {self.db_ref!r}")
-        if self.layout == 'flat' and (self.max_len is None or self.pooling != 'none'):
-            raise ValueError("layout='flat' needs max_len and pooling='none'")
+    def __post_init__(self): _check_spec(self)
 
     def to_dict(self) -> dict:
         "Plain JSON-able dict (for model bundles)."
@@ -271,12 +162,9 @@ class FeatureSpec:
     @property
     def example_shape(self) -> tuple:
         "Shape of one example (one window of a windowed spec); `None` in the time axis when `max_len` is None."
-        F = self.n_features
-        if self.pooling != 'none': return (F * (2 if self.pooling == 'mean_std' else 1),)
-        if self.layout == 'flat': return (self.max_len * F,)
-        return (self.max_len, F) + ((1,) if self.channel_axis else ())
+        return _example_shape(self)
 
-# %% ../nbs/02_features.ipynb #141bb59a
+# %% ../nbs/02_features.ipynb #083d8f37
 FEATURE_SPECS: dict[str, FeatureSpec] = {s.name: s for s in [
     FeatureSpec('windows_mfcc40_mel40', PREPROCESS_PRESETS['report000'], win_s=2.0, win_hop_s=2.0,
                 features=('mfcc', 'logmel'), n_mfcc=40, n_mels=40, max_len=100),
@@ -289,6 +177,7 @@ FEATURE_SPECS: dict[str, FeatureSpec] = {s.name: s for s in [
                 max_len=108, layout='flat'),
 ]}
 
+# %% ../nbs/02_features.ipynb #d2533043
 def get_spec(name: str | FeatureSpec | dict) -> FeatureSpec:
     "A preset by name (or pass a `FeatureSpec`, or its `to_dict()`, through)."
     if isinstance(name, FeatureSpec): return name
@@ -296,56 +185,82 @@ def get_spec(name: str | FeatureSpec | dict) -> FeatureSpec:
     try: return FEATURE_SPECS[name]
     except KeyError: raise KeyError(f"unknown feature spec {name!r}; presets: {sorted(FEATURE_SPECS)}") from None
 
-# %% ../nbs/02_features.ipynb #58d9fdfb
+# %% ../nbs/02_features.ipynb #1f17e93f
+_MFCC_FAMILY = {'mfcc', 'mfcc_delta', 'mfcc_delta2'}
+
+def _mfcc_features(M: np.ndarray, M_db: np.ndarray, spec: FeatureSpec, need: set) -> dict[str, np.ndarray]:
+    "`mfcc` from the 128-band mel power `M` (dB `M_db`), and the deltas among `need`."
+    C = mfcc_from_mel(M, spec.n_mfcc, M_db=M_db)
+    feats = {'mfcc': C}
+    if 'mfcc_delta' in need: feats['mfcc_delta'] = deltas(C, 1, spec.delta_width)
+    if 'mfcc_delta2' in need: feats['mfcc_delta2'] = deltas(C, 2, spec.delta_width)
+    return feats
+
+# %% ../nbs/02_features.ipynb #235c9308
+def _mel_features(S: np.ndarray, sr: int, spec: FeatureSpec, need: set) -> dict[str, np.ndarray]:
+    "The MFCC family and `logmel` among `need`, from power spectrogram `S`, sharing the 128-band mel where they can."
+    share = spec.n_mels == 128 and spec.db_ref == 'one'
+    M128 = M128_db = None
+    if need & _MFCC_FAMILY or share: M128 = mel_power(S, sr, 128); M128_db = power_to_db(M128)
+    feats = {}
+    if 'logmel' in need: feats['logmel'] = M128_db if share else log_mel(mel_power(S, sr, spec.n_mels), spec.db_ref)
+    if need & _MFCC_FAMILY: feats.update(_mfcc_features(M128, M128_db, spec, need))
+    return feats
+
+# %% ../nbs/02_features.ipynb #ec92010c
 def frame_features(y: np.ndarray, sr: int, spec: FeatureSpec) -> dict[str, np.ndarray]:
     "Each of `spec.features` as an `(n, n_frames)` float32 matrix, all from one shared STFT."
-    feats, need = {}, set(spec.features)
-    S = power_spectrogram(y, spec.n_fft, spec.hop_length) if need & {'mfcc', 'mfcc_delta', 'mfcc_delta2', 'logmel', 'chroma'} else None
-    if need & {'mfcc', 'mfcc_delta', 'mfcc_delta2'} or 'logmel' in need:
-        M128 = M128_db = None
-        if need & {'mfcc', 'mfcc_delta', 'mfcc_delta2'} or (spec.n_mels == 128 and spec.db_ref == 'one'):
-            M128 = mel_power(S, sr, 128); M128_db = power_to_db(M128)
-        if 'logmel' in need:
-            feats['logmel'] = (M128_db if spec.n_mels == 128 and spec.db_ref == 'one'
-                               else log_mel(mel_power(S, sr, spec.n_mels), spec.db_ref))
-        if need & {'mfcc', 'mfcc_delta', 'mfcc_delta2'}:
-            C = mfcc_from_mel(M128, spec.n_mfcc, M_db=M128_db)
-            feats['mfcc'] = C
-            if 'mfcc_delta' in need: feats['mfcc_delta'] = deltas(C, 1, spec.delta_width)
-            if 'mfcc_delta2' in need: feats['mfcc_delta2'] = deltas(C, 2, spec.delta_width)
+    need = set(spec.features)
+    S = power_spectrogram(y, spec.n_fft, spec.hop_length) if need & (_MFCC_FAMILY | {'logmel', 'chroma'}) else None
+    feats = _mel_features(S, sr, spec, need) if need & (_MFCC_FAMILY | {'logmel'}) else {}
     if 'chroma' in need: feats['chroma'] = chroma(S, sr, spec.n_chroma)
     if 'zcr' in need: feats['zcr'] = zcr(y, spec.n_fft, spec.hop_length)
-    if 'rms' in need: feats['rms'] = rms(y, spec.n_fft, spec.hop_length)
+    if 'rms' in need: feats['rms'] = frame_rms(y, spec.n_fft, spec.hop_length)
     if 'msf' in need: feats['msf'] = msf(y, sr, spec.msf_n_fft, spec.hop_length, spec.msf_bands, spec.msf_mod)
     return {f: np.asarray(feats[f], dtype=np.float32) for f in spec.features}
 
-# %% ../nbs/02_features.ipynb #a9a8e64a
+# %% ../nbs/02_features.ipynb #9ec6cf92
 def pad_frames(X: np.ndarray, max_len: int) -> np.ndarray:
     "Zero-pad at the end or truncate the last (time) axis to `max_len` frames."
     T = X.shape[-1]
     if T >= max_len: return X[..., :max_len]
     return np.pad(X, [(0, 0)] * (X.ndim - 1) + [(0, max_len - T)])
 
-def to_example(feats: dict[str, np.ndarray], spec: FeatureSpec) -> np.ndarray:
-    "One example from frame-level features: pooled vector, `(T, F)` frames, or report 004's flat vector."
-    mats = [feats[f] for f in spec.features]
-    if spec.pooling != 'none':
-        parts = [m.mean(axis=-1) for m in mats]
-        if spec.pooling == 'mean_std': parts += [m.std(axis=-1) for m in mats]
-        return np.concatenate(parts).astype(np.float32)
-    if spec.layout == 'flat':  # MSF band-major (`msf.flatten()`), the others frame-major (`ravel(x.T)`)
-        mats = [pad_frames(m, spec.max_len) for m in mats]
-        return np.concatenate([m.ravel() if f == 'msf' else m.T.ravel() for f, m in zip(spec.features, mats)])
+# %% ../nbs/02_features.ipynb #47ba4080
+def _pooled(mats: list[np.ndarray], pooling: str) -> np.ndarray:
+    "Means over frames of every row (then, for 'mean_std', their standard deviations), float32."
+    parts = [m.mean(axis=-1) for m in mats]
+    if pooling == 'mean_std': parts += [m.std(axis=-1) for m in mats]
+    return np.concatenate(parts).astype(np.float32)
+
+# %% ../nbs/02_features.ipynb #09d8739b
+def _flat(mats: list[np.ndarray], features: tuple[str, ...], max_len: int) -> np.ndarray:
+    "Report 004's vector: every feature padded to `max_len` frames, MSF band-major, the others frame-major."
+    mats = [pad_frames(m, max_len) for m in mats]
+    return np.concatenate([m.ravel() if f == 'msf' else m.T.ravel() for f, m in zip(features, mats)])
+
+# %% ../nbs/02_features.ipynb #567bda1d
+def _frames(mats: list[np.ndarray], features: tuple[str, ...], max_len: int | None) -> np.ndarray:
+    "`(T, F)` float32: frame-major rows, all features side by side, padded/truncated to `max_len` frames."
     T = {m.shape[-1] for m in mats}
-    if len(T) != 1: raise ValueError(f"features have different numbers of frames: {dict(zip(spec.features, (m.shape[-1] for m in mats)))}")
-    T = T.pop() if spec.max_len is None else spec.max_len
+    if len(T) != 1: raise ValueError(f"features have different numbers of frames: {dict(zip(features, (m.shape[-1] for m in mats)))}")
+    T = T.pop() if max_len is None else max_len
     X = np.zeros((T, sum(m.shape[0] for m in mats)), np.float32)  # (T, F), C order: zero padding at the end
     o = 0
     for m in mats:
         t = min(T, m.shape[-1]); X[:t, o:o + m.shape[0]] = m[:, :t].T; o += m.shape[0]
+    return X
+
+# %% ../nbs/02_features.ipynb #353f66d8
+def to_example(feats: dict[str, np.ndarray], spec: FeatureSpec) -> np.ndarray:
+    "One example from frame-level features: pooled vector, `(T, F)` frames, or report 004's flat vector."
+    mats = [feats[f] for f in spec.features]
+    if spec.pooling != 'none': return _pooled(mats, spec.pooling)
+    if spec.layout == 'flat': return _flat(mats, spec.features, spec.max_len)
+    X = _frames(mats, spec.features, spec.max_len)
     return X[..., None] if spec.channel_axis else X
 
-# %% ../nbs/02_features.ipynb #959d19f3
+# %% ../nbs/02_features.ipynb #cbaed239
 def features_from_conditioned(y: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     "Features of audio already conditioned by `spec.preprocess` (at `spec.sr`): windows if the spec says so, then examples."
     if spec.normalise_eps is not None: y = y / (np.max(np.abs(y)) + np.float32(spec.normalise_eps))
@@ -353,6 +268,7 @@ def features_from_conditioned(y: np.ndarray, spec: FeatureSpec) -> np.ndarray:
     W = sliding_windows(y, spec.sr, spec.win_s, spec.win_hop_s or spec.win_s, pad_last=True)
     return np.stack([to_example(frame_features(w, spec.sr, spec), spec) for w in W])
 
+# %% ../nbs/02_features.ipynb #3fa41206
 def features_from_audio(y: np.ndarray, sr: int, spec: FeatureSpec | str) -> np.ndarray:
     "One example (`spec.example_shape`) of mono `y` at rate `sr`; a windowed spec gives `(n_windows, *example_shape)`."
     spec = get_spec(spec)
@@ -362,6 +278,7 @@ def features_from_audio(y: np.ndarray, sr: int, spec: FeatureSpec | str) -> np.n
     if y.size == 0: raise ValueError("no samples left after cropping/trimming")
     return features_from_conditioned(y, spec)
 
+# %% ../nbs/02_features.ipynb #b3d2be9d
 def features_from_file(path: str | os.PathLike, spec: FeatureSpec | str) -> np.ndarray:
     "Features of an audio file: `spec.preprocess.load(path)` (reads only the cropped frames), then `features_from_conditioned`."
     spec = get_spec(spec)
@@ -369,7 +286,17 @@ def features_from_file(path: str | os.PathLike, spec: FeatureSpec | str) -> np.n
     try: return features_from_conditioned(y, spec)
     except Exception as e: raise ValueError(f"{path}: {e}") from e
 
-# %% ../nbs/02_features.ipynb #374250ad
+# %% ../nbs/02_features.ipynb #8615c87c
+def _check_input(s, X: np.ndarray, fitted: bool = True) -> np.ndarray:
+    "`X` as an array, if it has the dimensions scaler `s` reduces over (and, when `fitted`, the fitted feature shape)."
+    X = np.asarray(X); k = len(s.reduce_axes)
+    if X.ndim < k + 1: raise ValueError(f"{type(s).__name__} expects at least {k + 1}-D input, got shape {X.shape}")
+    if fitted:
+        if s.mean_ is None: raise ValueError(f"{type(s).__name__} is not fitted")
+        if X.shape[k:] != s.mean_.shape: raise ValueError(f"feature shape {X.shape[k:]} != fitted {s.mean_.shape}")
+    return X
+
+# %% ../nbs/02_features.ipynb #a73497e9
 class VectorScaler:
     "Per-feature standardisation of `(n, d)` vectors, fitted on training data (as sklearn's `StandardScaler`)."
     reduce_axes = (0,)
@@ -377,19 +304,9 @@ class VectorScaler:
         self.mean_ = None if mean is None else np.asarray(mean, np.float64)
         self.scale_ = None if scale is None else np.asarray(scale, np.float64)
 
-    def _check(self, X: np.ndarray, fitted: bool = True) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim < len(self.reduce_axes) + 1:
-            raise ValueError(f"{type(self).__name__} expects at least {len(self.reduce_axes) + 1}-D input, got shape {X.shape}")
-        if fitted:
-            if self.mean_ is None: raise ValueError(f"{type(self).__name__} is not fitted")
-            if X.shape[len(self.reduce_axes):] != self.mean_.shape:
-                raise ValueError(f"feature shape {X.shape[len(self.reduce_axes):]} != fitted {self.mean_.shape}")
-        return X
-
     def fit(self, X: np.ndarray):
         "Mean and standard deviation per feature (a constant feature gets scale 1, as in scikit-learn)."
-        X = self._check(X, fitted=False).astype(np.float64)
+        X = _check_input(self, X, fitted=False).astype(np.float64)
         self.mean_ = X.mean(axis=self.reduce_axes)
         scale = X.std(axis=self.reduce_axes)
         scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
@@ -398,13 +315,12 @@ class VectorScaler:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         "`(X - mean) / scale`, float32."
-        X = self._check(X)
-        return ((X - self.mean_) / self.scale_).astype(np.float32)
+        return ((_check_input(self, X) - self.mean_) / self.scale_).astype(np.float32)
 
     def fit_transform(self, X: np.ndarray) -> np.ndarray: return self.fit(X).transform(X)
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        return (self._check(Z) * self.scale_ + self.mean_).astype(np.float32)
+        return (_check_input(self, Z) * self.scale_ + self.mean_).astype(np.float32)
 
     def to_dict(self) -> dict:
         "Plain JSON-able dict: kind, mean, scale (nested lists)."
@@ -425,6 +341,7 @@ class VectorScaler:
     @classmethod
     def load(cls, path: str | os.PathLike): return cls.from_dict(json.loads(Path(path).read_text()))
 
+# %% ../nbs/02_features.ipynb #40615a78
 class SequenceScaler(VectorScaler):
     "Per-feature standardisation of `(n, T, F, ...)` sequences over all examples and frames (report 003's reshape)."
     reduce_axes = (0, 1)
