@@ -9,18 +9,21 @@ import hashlib
 import zlib
 from typing import Sequence, Union
 
+from fastcore.basics import patch
+
 import numpy as np
 import pandas as pd
 
 from .data import EMOTIONS
 from .preprocess import import_librosa
+from .store import clip_seed  # the per-clip seed lives with the feature store (chapter 02a), which uses it
 
 # %% auto #0
 __all__ = ['AUGMENT_VERSION', 'Step', 'AUGMENT_POLICIES', 'add_noise', 'time_stretch', 'pitch_shift', 'time_shift', 'Noise',
-           'Stretch', 'Pitch', 'Shift', 'clip_seed', 'AugmentPolicy', 'none_policy', 'report004_policy',
-           'report004_all_policy', 'report000_policy', 'get_policy', 'expand_augmented', 'augmented_split']
+           'Stretch', 'Pitch', 'Shift', 'AugmentPolicy', 'none_policy', 'report004_policy', 'report004_all_policy',
+           'report000_policy', 'get_policy', 'expand_augmented', 'augmented_split']
 
-# %% ../nbs/03_augment.ipynb #bd047745
+# %% ../nbs/03_augment.ipynb #f0af9d73
 def add_noise(y: np.ndarray, # audio
               rng: np.random.Generator, # random source
               amp: float = 0.035, # the noise std is at most `amp`·max(y) (report 004: 0.035)
@@ -29,6 +32,7 @@ def add_noise(y: np.ndarray, # audio
     noise_amp = amp * rng.uniform() * float(np.amax(y)) if len(y) else 0.0
     return (y + noise_amp * rng.normal(size=len(y))).astype(np.float32)
 
+# %% ../nbs/03_augment.ipynb #cdc10482
 def time_stretch(y: np.ndarray, # audio
                  rate: float = 0.8, # > 1 faster/shorter, < 1 slower/longer (report 004: 0.8)
                 ) -> np.ndarray: # stretched copy, float32, about len(y)/rate samples
@@ -37,6 +41,7 @@ def time_stretch(y: np.ndarray, # audio
     if rate <= 0: raise ValueError(f"rate must be > 0, got {rate}")
     return librosa.effects.time_stretch(np.asarray(y, dtype=np.float32), rate=rate).astype(np.float32)
 
+# %% ../nbs/03_augment.ipynb #2fa3412b
 def pitch_shift(y: np.ndarray, # audio
                 sr: int, # its sample rate
                 n_steps: float = 0.7, # semitones, + up / - down (report 004: 0.7)
@@ -45,6 +50,7 @@ def pitch_shift(y: np.ndarray, # audio
     librosa = import_librosa()
     return librosa.effects.pitch_shift(np.asarray(y, dtype=np.float32), sr=sr, n_steps=n_steps).astype(np.float32)
 
+# %% ../nbs/03_augment.ipynb #96f926e3
 def time_shift(y: np.ndarray, # audio
                rng: np.random.Generator, # random source
                max_shift: int = 5000, # largest shift in samples (report 004: 5 × 1000)
@@ -52,9 +58,10 @@ def time_shift(y: np.ndarray, # audio
     "Report 004's shift: roll `y` by `int(U(-max_shift, max_shift))` samples (wrapping around)."
     return np.roll(np.asarray(y, dtype=np.float32), int(rng.uniform(-max_shift, max_shift)))
 
-# %% ../nbs/03_augment.ipynb #5e297a47
+# %% ../nbs/03_augment.ipynb #7f43d375
 AUGMENT_VERSION = 1
 
+# %% ../nbs/03_augment.ipynb #6ced9ee6
 @dataclasses.dataclass(frozen=True)
 class Noise:
     "Step: `add_noise(amp)`."
@@ -62,6 +69,7 @@ class Noise:
     def __post_init__(self): object.__setattr__(self, 'amp', float(self.amp))  # 2 and 2.0: one key
     def __call__(self, y, sr, rng): return add_noise(y, rng, self.amp)
 
+# %% ../nbs/03_augment.ipynb #6bb42646
 @dataclasses.dataclass(frozen=True)
 class Stretch:
     "Step: `time_stretch(rate)`."
@@ -69,6 +77,7 @@ class Stretch:
     def __post_init__(self): object.__setattr__(self, 'rate', float(self.rate))  # 2 and 2.0: one key
     def __call__(self, y, sr, rng): return time_stretch(y, self.rate)
 
+# %% ../nbs/03_augment.ipynb #05672abf
 @dataclasses.dataclass(frozen=True)
 class Pitch:
     "Step: `pitch_shift(n_steps)` semitones."
@@ -76,6 +85,7 @@ class Pitch:
     def __post_init__(self): object.__setattr__(self, 'n_steps', float(self.n_steps))  # 2 and 2.0: one key
     def __call__(self, y, sr, rng): return pitch_shift(y, sr, self.n_steps)
 
+# %% ../nbs/03_augment.ipynb #5b7bf5d7
 @dataclasses.dataclass(frozen=True)
 class Shift:
     "Step: `time_shift(max_shift)` samples."
@@ -83,15 +93,10 @@ class Shift:
     def __post_init__(self): object.__setattr__(self, 'max_shift', int(self.max_shift))  # 2 and 2.0: one key
     def __call__(self, y, sr, rng): return time_shift(y, rng, self.max_shift)
 
+# %% ../nbs/03_augment.ipynb #e78ead8f
 Step = Union[Noise, Stretch, Pitch, Shift]
 
-def clip_seed(clip_id: str, # e.g. 'ravdess/03-01-01-01-01-01-01'
-              seed: int = 0, # experiment seed
-             ) -> int: # a 32-bit seed, the same on every run and machine
-    "A stable per-clip seed derived from `clip_id` and an experiment `seed`."
-    return int.from_bytes(hashlib.sha256(f"{seed}:{clip_id}".encode()).digest()[:4], 'little')
-
-# %% ../nbs/03_augment.ipynb #cb62bc68
+# %% ../nbs/03_augment.ipynb #fcdc806a
 @dataclasses.dataclass(frozen=True)
 class AugmentPolicy:
     "Emotion-dependent augmentation: `policy(y, sr, emotion, seed)` -> the extra `(name, audio)` copies."
@@ -107,63 +112,76 @@ class AugmentPolicy:
             if not steps: raise ValueError(f"policy {self.name!r}: copy {nm!r} has no steps")
             names.add((emo, nm))
 
-    @property
-    def spec(self) -> str:
-        "Every rule and parameter, spelled out."
-        return '; '.join(f"{e}:{n}=" + '>'.join(map(repr, s)) for e, n, s in self.rules) or 'nothing'
+# %% ../nbs/03_augment.ipynb #d9b7f044
+@patch(as_prop=True)
+def spec(self: AugmentPolicy) -> str:
+    "Every rule and parameter, spelled out."
+    return '; '.join(f"{e}:{n}=" + '>'.join(map(repr, s)) for e, n, s in self.rules) or 'nothing'
 
-    @property
-    def key(self) -> str:
-        "Stable identity for cache keys: name + digest of the rules and `AUGMENT_VERSION`."
-        if not self.rules: return self.name
-        h = hashlib.sha1(f"v{AUGMENT_VERSION}|{self.spec}".encode()).hexdigest()[:10]
-        return f"{self.name}-{h}"
+# %% ../nbs/03_augment.ipynb #f3fd6bd8
+@patch(as_prop=True)
+def key(self: AugmentPolicy) -> str:
+    "Stable identity for cache keys: name + digest of the rules and `AUGMENT_VERSION`."
+    if not self.rules: return self.name
+    h = hashlib.sha1(f"v{AUGMENT_VERSION}|{self.spec}".encode()).hexdigest()[:10]
+    return f"{self.name}-{h}"
 
-    def _rules_for(self, emotion: str):
-        if emotion not in EMOTIONS: raise ValueError(f"unknown emotion {emotion!r}; expected one of {EMOTIONS}")
-        return [(n, s) for e, n, s in self.rules if e in ('*', emotion)]
+# %% ../nbs/03_augment.ipynb #f737a425
+@patch
+def _rules_for(self: AugmentPolicy, emotion: str):
+    if emotion not in EMOTIONS: raise ValueError(f"unknown emotion {emotion!r}; expected one of {EMOTIONS}")
+    return [(n, s) for e, n, s in self.rules if e in ('*', emotion)]
 
-    def names_for(self, emotion: str) -> list[str]:
-        "Names of the copies this policy makes for a clip of `emotion` (no audio needed)."
-        return [n for n, _ in self._rules_for(emotion)]
+# %% ../nbs/03_augment.ipynb #a8569824
+@patch
+def names_for(self: AugmentPolicy, emotion: str) -> list[str]:
+    "Names of the copies this policy makes for a clip of `emotion` (no audio needed)."
+    return [n for n, _ in self._rules_for(emotion)]
 
-    def __call__(self, y: np.ndarray, sr: int, emotion: str, seed: int) -> list[tuple[str, np.ndarray]]:
-        "The extra copies `[(name, float32 audio), ...]` for a clip of `emotion`; `[]` if none. Deterministic in `seed`."
-        if not isinstance(seed, (int, np.integer)) or seed < 0: raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-        y = np.asarray(y, dtype=np.float32)
-        out = []
-        for n, steps in self._rules_for(emotion):
-            rng = np.random.default_rng([int(seed), zlib.crc32(n.encode())])
-            z = y
-            for step in steps: z = step(z, sr, rng)
-            out.append((n, z))
-        return out
+# %% ../nbs/03_augment.ipynb #36614995
+@patch
+def __call__(self: AugmentPolicy, y: np.ndarray, sr: int, emotion: str, seed: int) -> list[tuple[str, np.ndarray]]:
+    "The extra copies `[(name, float32 audio), ...]` for a clip of `emotion`; `[]` if none. Deterministic in `seed`."
+    if not isinstance(seed, (int, np.integer)) or seed < 0: raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    y = np.asarray(y, dtype=np.float32)
+    out = []
+    for n, steps in self._rules_for(emotion):
+        rng = np.random.default_rng([int(seed), zlib.crc32(n.encode())])
+        z = y
+        for step in steps: z = step(z, sr, rng)
+        out.append((n, z))
+    return out
 
-# %% ../nbs/03_augment.ipynb #1558bbd5
+# %% ../nbs/03_augment.ipynb #ded0efe3
 def none_policy() -> AugmentPolicy:
     "No augmentation (the baseline)."
     return AugmentPolicy('none')
 
+# %% ../nbs/03_augment.ipynb #3f98316f
 def report004_policy() -> AugmentPolicy:
     "Report 004's training set: + noise, + pitch 0.7, + pitch 0.7 then noise, for every clip (4× the data)."
     return AugmentPolicy('report004', (('*', 'noise', (Noise(0.035),)),
                                        ('*', 'pitch', (Pitch(0.7),)),
                                        ('*', 'pitch+noise', (Pitch(0.7), Noise(0.035)))))
 
+# %% ../nbs/03_augment.ipynb #c7e29574
 def report004_all_policy() -> AugmentPolicy:
     "Report 004's four transforms, one copy each, with its parameters (5× the data)."
     return AugmentPolicy('report004-all', (('*', 'noise', (Noise(0.035),)), ('*', 'stretch', (Stretch(0.8),)),
                                            ('*', 'pitch', (Pitch(0.7),)), ('*', 'shift', (Shift(5000),))))
 
+# %% ../nbs/03_augment.ipynb #4b38dafc
 def report000_policy() -> AugmentPolicy:
     "Report 000's emotion-targeted copies: happy pitch +2, sad stretch 0.9, fear pitch -2, disgust stretch 1.1, neutral noise."
     return AugmentPolicy('report000', (('happy', 'pitch+2', (Pitch(2),)), ('sad', 'stretch0.9', (Stretch(0.9),)),
                                        ('fear', 'pitch-2', (Pitch(-2),)), ('disgust', 'stretch1.1', (Stretch(1.1),)),
                                        ('neutral', 'noise', (Noise(0.035),))))
 
+# %% ../nbs/03_augment.ipynb #0043cb10
 AUGMENT_POLICIES = {'none': none_policy(), 'report000': report000_policy(),
                     'report004': report004_policy(), 'report004-all': report004_all_policy()}
 
+# %% ../nbs/03_augment.ipynb #27c5ea23
 def get_policy(name: str | AugmentPolicy) -> AugmentPolicy:
     "A preset by name (see `AUGMENT_POLICIES`), or a policy passed through."
     if isinstance(name, AugmentPolicy): return name
@@ -171,7 +189,7 @@ def get_policy(name: str | AugmentPolicy) -> AugmentPolicy:
         raise ValueError(f"unknown augmentation policy {name!r}; choose one of {', '.join(AUGMENT_POLICIES)}")
     return AUGMENT_POLICIES[name]
 
-# %% ../nbs/03_augment.ipynb #37c61d83
+# %% ../nbs/03_augment.ipynb #141272b0
 def expand_augmented(meta: pd.DataFrame, # one row per clip: clip_id and an emotion column
                      policy: str | AugmentPolicy, # a policy or a preset name
                      emotion_col: str = 'emotion', # column with canonical emotions
@@ -183,6 +201,7 @@ def expand_augmented(meta: pd.DataFrame, # one row per clip: clip_id and an emot
     out = meta.assign(aug=names).explode('aug')
     return out.astype({'aug': str})
 
+# %% ../nbs/03_augment.ipynb #5b7a4aab
 def augmented_split(expanded: pd.DataFrame, # from `expand_augmented`
                     train_clips: Sequence[str], # clip ids of the training side
                     test_clips: Sequence[str], # clip ids of the test side

@@ -18,14 +18,17 @@ __all__ = ['EMOTIONS', 'AUDIO_EXTS', 'DATASETS', 'RAVDESS_EMOTIONS', 'RAVDESS_TE
            'CREMA_TEXT', 'CREMA_FEMALE', 'SAVEE_EMOTIONS', 'SAVEE_SPEAKERS', 'TESS_EMOTIONS', 'EMODB_EMOTIONS',
            'EMODB_GENDER', 'PARSERS', 'META_COLUMNS', 'LABEL_SETS', 'EMOBOX_RAVDESS_FOLDS', 'PROTOCOLS', 'DatasetInfo',
            'DatasetNotFoundError', 'data_root', 'dataset_dir', 'has_dataset', 'SkipClip', 'parse_ravdess',
-           'parse_crema', 'parse_savee', 'parse_tess', 'parse_emodb', 'audio_files', 'load_metadata', 'write_tone',
-           'summarise', 'label_list', 'harmonise', 'random_split', 'speaker_kfold', 'loso', 'emobox_folds',
-           'make_folds', 'iter_folds', 'datasets_list', 'datasets_summary']
+           'parse_crema', 'parse_savee', 'parse_tess', 'parse_emodb', 'audio_files', 'load_metadata', 'summarise',
+           'label_list', 'harmonise', 'random_split', 'speaker_kfold', 'loso', 'emobox_folds', 'make_folds',
+           'iter_folds', 'datasets_list', 'datasets_summary']
 
-# %% ../nbs/00_data.ipynb #44518dbb
+# %% ../nbs/00_data.ipynb #3e74dd2c
 EMOTIONS = ('neutral', 'calm', 'happy', 'sad', 'angry', 'fear', 'disgust', 'surprise', 'boredom')
+
+# %% ../nbs/00_data.ipynb #0ad64e2a
 AUDIO_EXTS = ('.wav', '.flac')
 
+# %% ../nbs/00_data.ipynb #0c347017
 @dataclass(frozen=True)
 class DatasetInfo:
     "What ser_nb knows about one corpus."
@@ -38,6 +41,7 @@ class DatasetInfo:
     citation: str
     get: str           # how to obtain it
 
+# %% ../nbs/00_data.ipynb #d617ef8c
 DATASETS = {d.name: d for d in [
     DatasetInfo('ravdess', 'RAVDESS (speech, audio-only)', 1440, 24, 48000, 'CC BY-NC-SA 4.0',
         'Livingstone SR, Russo FA (2018) The Ryerson Audio-Visual Database of Emotional Speech and Song (RAVDESS). PLoS ONE 13(5): e0196391.',
@@ -61,15 +65,17 @@ DATASETS = {d.name: d for d in [
         "e.g. <root>/emodb/wav/03a01Fa.wav"),
 ]}
 
-# %% ../nbs/00_data.ipynb #b88a26f3
+# %% ../nbs/00_data.ipynb #dfdc390d
 class DatasetNotFoundError(FileNotFoundError):
     "A corpus is not where ser_nb looked for it; the message says where and how to get it."
 
+# %% ../nbs/00_data.ipynb #26939dbe
 def data_root(root: str | os.PathLike | None = None) -> Path:
     "The data root: `root` if given, else env `SER_NB_DATA`, else `~/.cache/ser_nb/datasets`."
     if root is None: root = os.environ.get('SER_NB_DATA') or Path.home()/'.cache'/'ser_nb'/'datasets'
     return Path(root).expanduser()
 
+# %% ../nbs/00_data.ipynb #bbe2e0b6
 def _info(name: str) -> DatasetInfo:
     if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return DATASETS[name]
@@ -83,17 +89,23 @@ def dataset_dir(name: str, root: str | os.PathLike | None = None) -> Path:
                                    f"To get it: {info.get}.")
     return d
 
+# %% ../nbs/00_data.ipynb #92f1cbb3
 def has_dataset(name: str, root: str | os.PathLike | None = None) -> bool:
     "Is corpus `name` present under the data root?"
     return (data_root(root)/_info(name).name).is_dir()
 
-# %% ../nbs/00_data.ipynb #bc3a2e6e
+# %% ../nbs/00_data.ipynb #19770ea8
 class SkipClip(ValueError):
     "Raised by a parser for a file that is not a clip of the corpus (the message is the reason)."
 
+# %% ../nbs/00_data.ipynb #dbbf0a65
 RAVDESS_EMOTIONS = {'01': 'neutral', '02': 'calm', '03': 'happy', '04': 'sad', '05': 'angry',
                     '06': 'fear', '07': 'disgust', '08': 'surprise'}
+
+# %% ../nbs/00_data.ipynb #abbb863b
 RAVDESS_TEXT = {'01': 'Kids are talking by the door', '02': 'Dogs are sitting by the door'}
+
+# %% ../nbs/00_data.ipynb #3fd4e36a
 _RAVDESS_RE = re.compile(r'^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)$')
 
 def parse_ravdess(rel: Path) -> dict:
@@ -107,17 +119,25 @@ def parse_ravdess(rel: Path) -> dict:
                 emotion_code=emo, intensity={'01': 'normal', '02': 'strong'}.get(inten, inten),
                 text=RAVDESS_TEXT.get(stmt, stmt))
 
-# %% ../nbs/00_data.ipynb #545aca22
+# %% ../nbs/00_data.ipynb #8d551b43
 CREMA_EMOTIONS = {'ANG': 'angry', 'DIS': 'disgust', 'FEA': 'fear', 'HAP': 'happy', 'NEU': 'neutral', 'SAD': 'sad'}
+
+# %% ../nbs/00_data.ipynb #8f622344
 CREMA_INTENSITY = {'LO': 'low', 'MD': 'medium', 'HI': 'high', 'XX': 'unspecified'}
+
+# %% ../nbs/00_data.ipynb #445e1ddc
 CREMA_TEXT = {'IEO': "It's eleven o'clock", 'TIE': 'That is exactly what happened', 'IOM': "I'm on my way to the meeting",
               'IWW': 'I wonder what this is about', 'TAI': 'The airplane is almost full', 'MTI': 'Maybe tomorrow it will be cold',
               'IWL': 'I would like a new alarm clock', 'ITH': 'I think I have a doctor\'s appointment',
               'DFA': "Don't forget a jacket", 'ITS': "I think I've seen this before", 'TSI': 'The surface is slick',
               'WSI': "We'll stop in a couple of minutes"}
+
+# %% ../nbs/00_data.ipynb #8d40a4f6
 CREMA_FEMALE = frozenset([1002, 1003, 1004, 1006, 1007, 1008, 1009, 1010, 1012, 1013, 1018, 1020, 1021, 1024, 1025,
     1028, 1029, 1030, 1037, 1043, 1046, 1047, 1049, 1052, 1053, 1054, 1055, 1056, 1058, 1060, 1061, 1063, 1072,
     1073, 1074, 1075, 1076, 1078, 1079, 1082, 1084, 1089, 1091])
+
+# %% ../nbs/00_data.ipynb #a3050ee5
 _CREMA_RE = re.compile(r'^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})$')
 
 def parse_crema(rel: Path, female: Iterable[int] = CREMA_FEMALE) -> dict:
@@ -131,9 +151,13 @@ def parse_crema(rel: Path, female: Iterable[int] = CREMA_FEMALE) -> dict:
                 emotion=CREMA_EMOTIONS[emo], emotion_code=emo, intensity=CREMA_INTENSITY.get(inten, inten),
                 text=CREMA_TEXT.get(sent, sent))
 
-# %% ../nbs/00_data.ipynb #62f77538
+# %% ../nbs/00_data.ipynb #82a698cd
 SAVEE_EMOTIONS = {'a': 'angry', 'd': 'disgust', 'f': 'fear', 'h': 'happy', 'n': 'neutral', 'sa': 'sad', 'su': 'surprise'}
+
+# %% ../nbs/00_data.ipynb #3d570f40
 SAVEE_SPEAKERS = ('DC', 'JE', 'JK', 'KL')
+
+# %% ../nbs/00_data.ipynb #a14e6b37
 _SAVEE_RE = re.compile(r'^(?:(DC|JE|JK|KL)_)?(sa|su|a|d|f|h|n)(\d\d)$')
 
 def parse_savee(rel: Path) -> dict:
@@ -146,9 +170,11 @@ def parse_savee(rel: Path) -> dict:
     return dict(speaker=spk, gender='male', emotion=SAVEE_EMOTIONS[emo], emotion_code=emo, intensity=None,
                 text=f'{emo}{num}', clip_key=f'{spk}_{emo}{num}')
 
-# %% ../nbs/00_data.ipynb #79a1370d
+# %% ../nbs/00_data.ipynb #f66f223a
 TESS_EMOTIONS = {'angry': 'angry', 'disgust': 'disgust', 'fear': 'fear', 'happy': 'happy', 'neutral': 'neutral',
                  'ps': 'surprise', 'sad': 'sad'}
+
+# %% ../nbs/00_data.ipynb #469532ac
 _TESS_RE = re.compile(r'^(OAF|YAF)_([A-Za-z]+)_([A-Za-z]+)$', re.I)
 
 def parse_tess(rel: Path) -> dict:
@@ -160,10 +186,14 @@ def parse_tess(rel: Path) -> dict:
     return dict(speaker=spk, gender='female', emotion=TESS_EMOTIONS[emo], emotion_code=emo, intensity=None,
                 text=f'Say the word {word}')
 
-# %% ../nbs/00_data.ipynb #ca1ccf1a
+# %% ../nbs/00_data.ipynb #db1a0e58
 EMODB_EMOTIONS = {'W': 'angry', 'L': 'boredom', 'E': 'disgust', 'A': 'fear', 'F': 'happy', 'T': 'sad', 'N': 'neutral'}
+
+# %% ../nbs/00_data.ipynb #94b4d453
 EMODB_GENDER = {'03': 'male', '08': 'female', '09': 'female', '10': 'male', '11': 'male', '12': 'male',
                 '13': 'female', '14': 'female', '15': 'male', '16': 'female'}
+
+# %% ../nbs/00_data.ipynb #bcdc8820
 _EMODB_RE = re.compile(r'^(\d\d)([ab]\d\d)([WLEAFTN])([a-z])$')
 
 def parse_emodb(rel: Path) -> dict:
@@ -179,14 +209,16 @@ def parse_emodb(rel: Path) -> dict:
 PARSERS: dict[str, Callable[[Path], dict]] = {'ravdess': parse_ravdess, 'crema-d': parse_crema, 'savee': parse_savee,
                                               'tess': parse_tess, 'emodb': parse_emodb}
 
-# %% ../nbs/00_data.ipynb #295f56d6
+# %% ../nbs/00_data.ipynb #84af43e6
 META_COLUMNS = ['path', 'dataset', 'clip_id', 'speaker', 'gender', 'emotion', 'emotion_code', 'intensity', 'text',
                 'duration', 'sr', 'channels']
 
+# %% ../nbs/00_data.ipynb #4fc5451d
 def audio_files(folder: Path) -> list[Path]:
     "Audio files (`.wav`/`.flac`, any case) below `folder`, sorted."
     return sorted(p for p in Path(folder).rglob('*') if p.suffix.lower() in AUDIO_EXTS and p.is_file())
 
+# %% ../nbs/00_data.ipynb #06df86ec
 def _clip_row(path: Path, rel: Path, name: str) -> dict:
     "One metadata row for `path`; raises `SkipClip` with the reason."
     f = PARSERS[name](rel)
@@ -198,11 +230,9 @@ def _clip_row(path: Path, rel: Path, name: str) -> dict:
     return dict(path=str(path.absolute()), dataset=name, clip_id=f'{name}/{key}', **f, speaker_id=f['speaker'],
                 duration=info.frames/info.samplerate, sr=info.samplerate, channels=info.channels)
 
-# %% ../nbs/00_data.ipynb #eb0ae1e3
-def load_metadata(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame:
-    "One row per clip of `dataset` under the data root; skipped files in `df.attrs['skipped']`."
-    name = _info(dataset).name
-    folder = dataset_dir(name, root)
+# %% ../nbs/00_data.ipynb #62805610
+def _walk_clips(folder: Path, name: str) -> tuple[list[dict], list[dict]]:
+    "Rows and skipped files (`{path, reason}`) of the audio files under `folder`, parsed as corpus `name`."
     rows, skipped, seen = [], [], {}
     for p in audio_files(folder):
         rel = p.relative_to(folder)
@@ -213,6 +243,14 @@ def load_metadata(dataset: str, root: str | os.PathLike | None = None) -> pd.Dat
             skipped.append(dict(path=str(p), reason=f"duplicate of {seen[r['clip_id']]}")); continue
         seen[r['clip_id']] = str(rel)
         rows.append(r)
+    return rows, skipped
+
+# %% ../nbs/00_data.ipynb #3eaa7694
+def load_metadata(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame:
+    "One row per clip of `dataset` under the data root; skipped files in `df.attrs['skipped']`."
+    name = _info(dataset).name
+    folder = dataset_dir(name, root)
+    rows, skipped = _walk_clips(folder, name)
     if not rows:
         raise DatasetNotFoundError(f'{folder}: no usable {name} clips found ({len(skipped)} files skipped'
                                    + (f", e.g. {skipped[0]['path']}: {skipped[0]['reason']}" if skipped else '') + ')')
@@ -221,18 +259,6 @@ def load_metadata(dataset: str, root: str | os.PathLike | None = None) -> pd.Dat
     df = df[META_COLUMNS + ['speaker_id']].reset_index(drop=True)
     df.attrs['skipped'] = skipped
     return df
-
-# %% ../nbs/00_data.ipynb #ff58971d
-def write_tone(path: str | os.PathLike, sr: int = 16000, seconds: float = 0.25, channels: int = 1,
-               freq: float = 220., subtype: str = 'PCM_16') -> Path:
-    "Write a short sine tone (a synthetic test clip) to `path`, creating folders; format from the extension."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    t = np.arange(int(sr*seconds))/sr
-    y = 0.3*np.sin(2*np.pi*freq*t)
-    if channels > 1: y = np.stack([y*(0.5+0.5*c/channels) for c in range(channels)], 1)
-    fmt = 'FLAC' if path.suffix.lower() == '.flac' else 'WAV'
-    sf.write(str(path), y, sr, format=fmt, subtype=subtype)
-    return path
 
 # %% ../nbs/00_data.ipynb #27cd7ca6
 def summarise(df: pd.DataFrame) -> dict:
@@ -247,13 +273,14 @@ def summarise(df: pd.DataFrame) -> dict:
                 sample_rates={str(k): int(v) for k, v in df.sr.value_counts().sort_index().items()},
                 skipped=len(skipped), skipped_examples=skipped[:5])
 
-# %% ../nbs/00_data.ipynb #d222c222
+# %% ../nbs/00_data.ipynb #f5cafbd4
 LABEL_SETS = {'ravdess8': ['neutral', 'calm', 'happy', 'sad', 'angry', 'fear', 'disgust', 'surprise'],
               'crema6': ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad'],
               'ekman7': ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise'],
               'savee7': ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad', 'surprise'],
               'emodb7': ['angry', 'boredom', 'disgust', 'fear', 'happy', 'neutral', 'sad']}
 
+# %% ../nbs/00_data.ipynb #51df53c8
 def label_list(labels: str | Iterable[str]) -> list[str]:
     "A label list from a named set or an iterable of canonical emotions."
     if isinstance(labels, str):
@@ -264,6 +291,7 @@ def label_list(labels: str | Iterable[str]) -> list[str]:
     if bad: raise ValueError(f'not canonical emotions: {bad}; use {EMOTIONS}')
     return labels
 
+# %% ../nbs/00_data.ipynb #eeed74fc
 def harmonise(df: pd.DataFrame, labels: str | Iterable[str], calm: str = 'drop') -> pd.DataFrame:
     "Rows of `df` whose emotion is in `labels`, with a `label` column; `calm` is 'drop', 'neutral' or 'keep'."
     labels = label_list(labels)
@@ -275,10 +303,13 @@ def harmonise(df: pd.DataFrame, labels: str | Iterable[str], calm: str = 'drop')
     out.attrs = dict(df.attrs, labels=labels)
     return out
 
-# %% ../nbs/00_data.ipynb #d95b32ed
+# %% ../nbs/00_data.ipynb #135e759c
 EMOBOX_RAVDESS_FOLDS = [[1, 11, 20, 21], [4, 10, 12, 14], [8, 9, 19, 23], [3, 5, 7, 24], [2, 15, 16, 18], [6, 13, 17, 22]]
+
+# %% ../nbs/00_data.ipynb #22ae679d
 PROTOCOLS = ('random', 'speaker-kfold', 'loso', 'emobox')
 
+# %% ../nbs/00_data.ipynb #210cbf92
 def _strata(df: pd.DataFrame) -> pd.Series:
     return df['label'] if 'label' in df else df['emotion']
 
@@ -289,6 +320,7 @@ def random_split(df: pd.DataFrame, test_size: float = 0.2, seed: int = 42) -> pd
     f = np.full(len(df), -1); f[test] = 0
     return pd.Series(f, index=df.index, name='fold')
 
+# %% ../nbs/00_data.ipynb #ed37be5d
 def speaker_kfold(df: pd.DataFrame, k: int = 5, seed: int = 42) -> pd.Series:
     "k folds grouped by speaker and stratified by label; every clip is tested exactly once."
     from sklearn.model_selection import StratifiedGroupKFold
@@ -298,11 +330,13 @@ def speaker_kfold(df: pd.DataFrame, k: int = 5, seed: int = 42) -> pd.Series:
     for i, (_, test) in enumerate(cv.split(np.zeros(len(df)), _strata(df), df.speaker)): f[test] = i
     return pd.Series(f, index=df.index, name='fold')
 
+# %% ../nbs/00_data.ipynb #aec40d69
 def loso(df: pd.DataFrame) -> pd.Series:
     "Leave-one-speaker-out: fold i tests the i-th speaker (sorted)."
     codes = {s: i for i, s in enumerate(sorted(df.speaker.unique()))}
     return pd.Series(df.speaker.map(codes).to_numpy(), index=df.index, name='fold')
 
+# %% ../nbs/00_data.ipynb #5388dc64
 def emobox_folds(df: pd.DataFrame) -> pd.Series:
     "EmoBox's 6 RAVDESS folds (test actors {1,11,20,21}, {4,10,12,14}, …)."
     if set(df.dataset) != {'ravdess'}: raise ValueError('the emobox protocol is defined for RAVDESS alone')
@@ -310,6 +344,7 @@ def emobox_folds(df: pd.DataFrame) -> pd.Series:
     fold_of = {a: i for i, fold in enumerate(EMOBOX_RAVDESS_FOLDS) for a in fold}
     return pd.Series(actor.map(fold_of).to_numpy(), index=df.index, name='fold')
 
+# %% ../nbs/00_data.ipynb #dd3c1683
 def make_folds(df: pd.DataFrame, protocol: str, k: int = 5, seed: int = 42, test_size: float = 0.2) -> pd.Series:
     "Fold assignments for `protocol` (one of `PROTOCOLS`); the protocol is kept in `folds.attrs['protocol']`."
     if protocol == 'random': f = random_split(df, test_size, seed)
@@ -320,16 +355,18 @@ def make_folds(df: pd.DataFrame, protocol: str, k: int = 5, seed: int = 42, test
     f.attrs['protocol'] = protocol
     return f
 
+# %% ../nbs/00_data.ipynb #7642fe26
 def iter_folds(folds: pd.Series) -> Iterator[tuple[int, pd.Index, pd.Index]]:
     "Yield `(fold, train_index, test_index)` for each test fold."
     for f in sorted(set(folds) - {-1}):
         yield int(f), folds.index[folds != f], folds.index[folds == f]
 
-# %% ../nbs/00_data.ipynb #9e336d7d
+# %% ../nbs/00_data.ipynb #e0946c86
 def _fail(msg: str):
     "Print `msg` as an error and exit with code 1 (no traceback)."
     raise click.ClickException(msg)
 
+# %% ../nbs/00_data.ipynb #7c6d0d77
 @click.command('list')
 @click.option('--data-root', 'root', type=click.Path(file_okay=False), default=None, help='Data root (default: $SER_NB_DATA or ~/.cache/ser_nb/datasets).')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
@@ -342,6 +379,18 @@ def datasets_list(root: str | None = None, as_json: bool = False):
     click.echo(f'data root: {root}')
     for r in rows: click.echo(f"  {r['dataset']:8s} {'found  ' if r['found'] else 'missing'} {r['folder']}  ({r['title']}; {r['licence']})")
 
+# %% ../nbs/00_data.ipynb #222e1f22
+def _print_summary(title: str, s: dict) -> None:
+    "The summary of one corpus, for people."
+    click.echo(f"{title}: {s['clips']} clips, {s['speakers']} speakers "
+               f"({', '.join(f'{v} {k}' for k, v in s['genders'].items())}), {s['duration_s']/60:.1f} min")
+    click.echo('clips per emotion: ' + ', '.join(f'{k} {v}' for k, v in s['emotions'].items()))
+    click.echo('clips per gender: ' + ', '.join(f'{k} {v}' for k, v in s['clips_per_gender'].items()))
+    click.echo('clips per speaker: ' + ', '.join(f"{k.split('/')[-1]} {v}" for k, v in s['clips_per_speaker'].items()))
+    click.echo(f"skipped: {s['skipped']}")
+    for x in s['skipped_examples']: click.echo(f"  {x['path']}: {x['reason']}")
+
+# %% ../nbs/00_data.ipynb #0d092608
 @click.command('summary')
 @click.option('--dataset', required=True, type=click.Choice(list(DATASETS)), help='Which corpus.')
 @click.option('--data-root', 'root', type=click.Path(file_okay=False), default=None, help='Data root (default: $SER_NB_DATA or ~/.cache/ser_nb/datasets).')
@@ -352,10 +401,4 @@ def datasets_summary(dataset: str, root: str | None = None, as_json: bool = Fals
     except FileNotFoundError as e: _fail(str(e))
     s = summarise(df)
     if as_json: return click.echo(json.dumps(s, indent=2))
-    click.echo(f"{DATASETS[dataset].title}: {s['clips']} clips, {s['speakers']} speakers "
-               f"({', '.join(f'{v} {k}' for k, v in s['genders'].items())}), {s['duration_s']/60:.1f} min")
-    click.echo('clips per emotion: ' + ', '.join(f'{k} {v}' for k, v in s['emotions'].items()))
-    click.echo('clips per gender: ' + ', '.join(f'{k} {v}' for k, v in s['clips_per_gender'].items()))
-    click.echo('clips per speaker: ' + ', '.join(f"{k.split('/')[-1]} {v}" for k, v in s['clips_per_speaker'].items()))
-    click.echo(f"skipped: {s['skipped']}")
-    for x in s['skipped_examples']: click.echo(f"  {x['path']}: {x['reason']}")
+    _print_summary(DATASETS[dataset].title, s)
