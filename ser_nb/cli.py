@@ -4,11 +4,11 @@
 
 # %% ../nbs/99_cli.ipynb #7105b350
 from __future__ import annotations
-import importlib
 import click
+from .core import import_string
 
 # %% auto #0
-__all__ = ['DATASETS_COMMANDS', 'MODELS_COMMANDS', 'TOP_COMMANDS', 'LazyGroup', 'main', 'datasets', 'models']
+__all__ = ['TOP_COMMANDS', 'DATASETS_COMMANDS', 'MODELS_COMMANDS', 'LazyGroup', 'main', 'datasets', 'models']
 
 # %% ../nbs/99_cli.ipynb #d7b91b62
 class LazyGroup(click.Group):
@@ -21,22 +21,13 @@ class LazyGroup(click.Group):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy:
-            mod, attr = self.lazy[name].split(':')
-            return getattr(importlib.import_module(mod), attr)
+        if name in self.lazy: return import_string(self.lazy[name])
         return super().get_command(ctx, name)
 
-# %% ../nbs/99_cli.ipynb #eb3a1b1a
-DATASETS_COMMANDS = {
-    'list': 'ser_nb.data:datasets_list',
-    'summary': 'ser_nb.data:datasets_summary',
-    'verify': 'ser_nb.download:verify_cmd',
-    'download': 'ser_nb.download:download_cmd',
-}
-MODELS_COMMANDS = {'list': 'ser_nb.models:models_list'}
+# %% ../nbs/99_cli.ipynb #b9dd49cc
 TOP_COMMANDS: dict[str, str] = {
     'features': 'ser_nb.store:features_cmd',
-    'recipes': 'ser_nb.train:recipes_cmd',
+    'recipes': 'ser_nb.recipes:recipes_cmd',
     'run': 'ser_nb.eval:run_cmd',
     'predict': 'ser_nb.eval:predict_cmd',
 }
@@ -47,10 +38,23 @@ TOP_COMMANDS: dict[str, str] = {
 def main():
     "ser_nb: speech emotion recognition, reproduced and evaluated speaker-independently."
 
+# %% ../nbs/99_cli.ipynb #7c20fa4d
+DATASETS_COMMANDS = {
+    'list': 'ser_nb.data:datasets_list',
+    'summary': 'ser_nb.data:datasets_summary',
+    'verify': 'ser_nb.download:verify_cmd',
+    'download': 'ser_nb.download:download_cmd',
+}
+
+# %% ../nbs/99_cli.ipynb #97167eb9
 @main.group(cls=LazyGroup, lazy=DATASETS_COMMANDS)
 def datasets():
     "List, summarise, verify and download the emotional-speech corpora."
 
+# %% ../nbs/99_cli.ipynb #805e00ac
+MODELS_COMMANDS = {'list': 'ser_nb.models:models_list'}
+
+# %% ../nbs/99_cli.ipynb #4b5b55a2
 @main.group(cls=LazyGroup, lazy=MODELS_COMMANDS)
 def models():
     "The reports' Keras models: input shapes, parameter counts against the reports."
