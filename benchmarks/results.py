@@ -1,15 +1,17 @@
-"""The results table: every report recipe under its report's protocol and a speaker-independent one.
+"""The results table: every recipe under its report's protocol and a speaker-independent one.
 
 Runs `ser_nb run` for each (recipe, protocol) of the plan below on the real corpora (../shared/datasets or
---data-root), one subprocess each, then collects every `metrics.json` into a markdown table.
+--data-root), one subprocess each, keeps each run's small files (`metrics.json`, `predictions.csv`,
+`report.md`) under `results/RECIPE-PROTOCOL/` in the repository, then prints the table that chapter 06 draws
+from them.
 
-    python benchmarks/results.py --data-root ../shared/datasets --out runs/results      # run all, then the table
-    python benchmarks/results.py --out runs/results --collect                             # table from finished runs
-    python benchmarks/results.py --only pooled_cnn_lstm --epochs 5                        # a subset, capped epochs
+    python benchmarks/results.py --data-root ../shared/datasets              # run all, keep, then the table
+    python benchmarks/results.py --collect                                    # the table from the kept runs
+    python benchmarks/results.py --only pooled_cnn_lstm --epochs 5            # a subset, capped epochs
 
-Writes runs/results/results.md (and prints it) with the command and wall time of each run.
+Full run folders (with bundles and pictures) go to --out (default runs/results, not kept in git).
 """
-import argparse, json, os, shlex, subprocess, sys, time
+import argparse, shlex, shutil, subprocess, time
 from pathlib import Path
 
 # (recipe, protocol, extra `ser_nb run` arguments). Speaker-independent: EmoBox folds for RAVDESS, 5 folds by
@@ -18,65 +20,56 @@ PLAN = [
     ('pooled_lstm', 'random', []), ('pooled_lstm', 'emobox', []),
     ('pooled_cnn', 'random', []), ('pooled_cnn', 'emobox', []),
     ('pooled_cnn_lstm', 'random', []), ('pooled_cnn_lstm', 'emobox', []),
-    ('mfcc2d_cnn_bilstm', 'random', []), ('mfcc2d_cnn_bilstm', 'emobox', []),
-    ('seq_cnn_bilstm', 'random', []), ('seq_cnn_bilstm', 'speaker-kfold', []),
-    ('windows_cnn_bilstm', 'random', []), ('windows_cnn_bilstm', 'speaker-kfold', []),
+    ('mfcc2d_cnn_bilstm', 'random', ['--epochs', '25']), ('mfcc2d_cnn_bilstm', 'emobox', ['--epochs', '10']),
+    ('seq_cnn_bilstm', 'random', []), ('seq_cnn_bilstm', 'speaker-kfold', ['--epochs', '15']),
+    ('windows_cnn_bilstm', 'random', []), ('windows_cnn_bilstm', 'speaker-kfold', ['--epochs', '10']),
     ('msf_deep_cnn', 'random', []), ('msf_deep_cnn', 'loso', []),
     ('wav2vec_rf', 'random', []), ('wav2vec_rf', 'emobox', []),
     ('whisper_probe', 'random', []), ('whisper_probe', 'emobox', []),
     ('whisper_probe_sn', 'emobox', []), ('whisper_probe_fusion', 'emobox', []),
     ('whisper_probe_crema', 'speaker-kfold', []),
 ]
+KEEP = ('metrics.json', 'predictions.csv', 'report.md')
+RESULTS = Path(__file__).resolve().parent.parent/'results'
 
-def pct(x): return f'{100*x:.1f}'
+def keep(run: Path, dest: Path) -> None:
+    "Copy a finished run's small files into the repository's results folder."
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in KEEP:
+        if (run/f).exists(): shutil.copy2(run/f, dest/f)
 
-def row(m: dict) -> str:
-    "One markdown row of a run's metrics."
-    ms = lambda k: f"{pct(m['mean'][k])}±{pct(m['std'][k])}" if len(m['folds']) > 1 else pct(m['mean'][k])
-    pub = m.get('published') or {}
-    pub_s = f"{m['report']}: {pct(pub['value'])}" if pub else f"{m['report']}: —"
-    cap = f", ≤{m['epochs_cap']} ep" if m.get('epochs_cap') else ''
-    return (f"| `{m['recipe']}` | {pub_s} | {m['protocol']} ×{len(m['folds'])}{cap} | {ms('ua')} | {ms('wa')} | {ms('macro_f1')} |")
-
-def table(out: Path) -> str:
-    "The markdown table of every metrics.json under `out`, in plan order, and the commands that made them."
-    lines = ['| recipe | report: its accuracy | protocol × folds | UA | WA | macro-F1 |', '|---|---|---|---|---|---|']
-    cmds = []
-    for rec, proto, _ in PLAN:
-        f = out/f'{rec}-{proto}'/'metrics.json'
-        if not f.exists(): continue
-        m = json.loads(f.read_text())
-        lines.append(row(m)); cmds.append(f"- `{m.get('command')}` — {m['seconds']['total']:.0f} s")
-    return '\n'.join(lines) + '\n\nCommands (wall times on this machine):\n\n' + '\n'.join(cmds) + '\n'
+def table(folder: Path) -> str:
+    "The markdown table of every kept run, and the commands that made them."
+    from ser_nb.eval import load_runs, results_table, markdown_table
+    t = results_table(load_runs(folder))
+    cmds = '\n'.join(f'- `{c}` — {s} s' for c, s in zip(t.command, t.s))
+    return markdown_table(t.drop(columns=['command', 's'])) + '\n\nCommands (wall times):\n\n' + cmds + '\n'
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--data-root', default=None)
-    ap.add_argument('--out', default='runs/results')
+    ap.add_argument('--out', default='runs/results', help='full run folders (not kept in git)')
+    ap.add_argument('--results', default=str(RESULTS), help='where the kept files go (default: the repository\'s results/)')
     ap.add_argument('--only', nargs='*', help='recipes to run (default: all in the plan)')
     ap.add_argument('--protocols', nargs='*', help='protocols to run (default: both)')
     ap.add_argument('--epochs', type=int, default=None, help='cap epochs of every Keras recipe')
     ap.add_argument('--jobs', type=int, default=2)
-    ap.add_argument('--collect', action='store_true', help='only build the table from finished runs')
-    ap.add_argument('--skip-done', action='store_true', help='skip runs whose metrics.json exists')
+    ap.add_argument('--collect', action='store_true', help='only print the table of the kept runs')
+    ap.add_argument('--skip-done', action='store_true', help='skip runs already kept')
     a = ap.parse_args()
-    out = Path(a.out)
+    out, res = Path(a.out), Path(a.results)
     if not a.collect:
         for rec, proto, extra in PLAN:
-            if a.only and rec not in a.only: continue
-            if a.protocols and proto not in a.protocols: continue
-            dest = out/f'{rec}-{proto}'
-            if a.skip_done and (dest/'metrics.json').exists(): continue
-            cmd = ['ser_nb', 'run', rec, '--protocol', proto, '--out', str(dest), '--jobs', str(a.jobs), *extra]
+            if (a.only and rec not in a.only) or (a.protocols and proto not in a.protocols): continue
+            name = f'{rec}-{proto}'
+            if a.skip_done and (res/name/'metrics.json').exists(): continue
+            cmd = ['ser_nb', 'run', rec, '--protocol', proto, '--out', str(out/name), '--jobs', str(a.jobs), *extra]
             if a.data_root: cmd += ['--data-root', a.data_root]
             if a.epochs: cmd += ['--epochs', str(a.epochs)]
             print('$', shlex.join(cmd), flush=True)
-            t0 = time.time()
-            r = subprocess.run(cmd)
+            t0 = time.time(); r = subprocess.run(cmd)
             print(f'  exit {r.returncode} after {time.time() - t0:.0f} s', flush=True)
-    md = table(out)
-    (out/'results.md').parent.mkdir(parents=True, exist_ok=True)
-    (out/'results.md').write_text(md)
-    print(md)
+            if r.returncode == 0: keep(out/name, res/name)
+    print(table(res))
 
 if __name__ == '__main__': main()
