@@ -28,6 +28,7 @@ PLAN = [
     ('whisper_probe', 'random', []), ('whisper_probe', 'emobox', []),
     ('whisper_probe_sn', 'emobox', []), ('whisper_probe_fusion', 'emobox', []),
     ('whisper_probe_crema', 'speaker-kfold', []),
+    ('default_whisper', 'speaker-kfold', []),
 ]
 KEEP = ('metrics.json', 'predictions.csv', 'report.md')
 RESULTS = Path(__file__).resolve().parent.parent/'results'

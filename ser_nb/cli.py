@@ -29,7 +29,7 @@ TOP_COMMANDS: dict[str, str] = {
     'features': 'ser_nb.store:features_cmd',
     'recipes': 'ser_nb.recipes:recipes_cmd',
     'run': 'ser_nb.eval:run_cmd',
-    'predict': 'ser_nb.eval:predict_cmd',
+    'predict': 'ser_nb.predict:predict_cmd',
 }
 
 # %% ../nbs/99_cli.ipynb #8a55206d

@@ -4,15 +4,27 @@
 
 # %% ../nbs/04a_models.ipynb #38ddb908
 from __future__ import annotations
-import os
+import contextlib, os, sys
 os.environ.setdefault('KERAS_BACKEND', 'tensorflow')
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # silence TensorFlow's C++ start-up chatter
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')  # TensorFlow's C++ log: errors only
 import json
 from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import click
-import keras
+
+@contextlib.contextmanager
+def _fd2_silenced():
+    "Point file descriptor 2 at /dev/null for the block (TensorFlow writes its oneDNN lines there before any log setting applies)."
+    try: sys.stderr.flush(); saved = os.dup(2)
+    except (OSError, ValueError): yield; return
+    try:
+        with open(os.devnull, 'w') as null: os.dup2(null.fileno(), 2)
+        yield
+    finally: os.dup2(saved, 2); os.close(saved)
+
+with _fd2_silenced(): import keras
+import absl.logging; absl.logging.set_verbosity(absl.logging.ERROR)
 from keras import layers, ops, regularizers
 from .model_configs import ModelConfig, MODEL_CONFIGS
 

@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Sequence
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
+from .core import import_string
 from .recipes import Recipe, Family
 from .train import FoldResult, speaker_normalise, write_bundle, PredictFiles, BundleError, refuse_transductive
 from .eval import ua
 
 # %% auto #0
-__all__ = ['PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData', 'load_probe_data',
-           'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'layer_candidates', 'choose_probe',
-           'fit_probe_fold', 'plot_layer_curve', 'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
+__all__ = ['FAST_ENCODERS', 'PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData',
+           'load_probe_data', 'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'layer_candidates',
+           'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'LinearHead', 'linear_head', 'save_head', 'load_head',
+           'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
 
 # %% ../nbs/06c_probes.ipynb #0a8fea27
 @dataclass(frozen=True)
@@ -49,6 +52,11 @@ def probe_recipes() -> list[Recipe]:
                'speaker normalisation)', settings=P(fusion='pooled160'), speaker_norm=True, **rav),
         Recipe('whisper_probe_crema', '003', 'whisper_probe on the CREMA-D subset, 6 classes, 5 folds by speaker', settings=P(),
                **(rav | dict(datasets=('crema-d',), labels='crema6', si_protocol='speaker-kfold', protocol='speaker-kfold'))),
+        Recipe('default_whisper', '002', "the packaged default model: Whisper-base's hidden states, all mean-pooled and concatenated, "
+               '+ class-weighted logistic regression (C by inner CV on the training speakers), on RAVDESS + CREMA-D in their 6 shared '
+               'emotions; no speaker normalisation', settings=P(layers='all', Cs=(0.0003, 0.001, 0.003, 0.01), inner_folds=3), kind='embedding',
+               datasets=('ravdess', 'crema-d'), labels='crema6', calm='drop', protocol='speaker-kfold', si_protocol='speaker-kfold',
+               notes="RAVDESS calm and surprised have no CREMA-D counterpart and are left out (chapter 07a, the model card)."),
     ]
 
 # %% ../nbs/06c_probes.ipynb #73071d0c
@@ -155,8 +163,9 @@ def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSetting
     Cs = list(s.Cs)
     if s.classifier == 'rf' or (len(feats) == 1 and len(Cs) == 1):
         return dict(candidate=next(iter(feats)), C=Cs[0], ua=float('nan'))
-    best = inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed).iloc[0]
-    cv = inner_cv({best.candidate: feats[best.candidate]}, y, groups, s.classifier, Cs, s.inner_folds, seed)
+    best = next(iter(feats)) if len(feats) == 1 else \
+        inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed).candidate.iloc[0]
+    cv = inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed)
     return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in cv.iloc[0].to_dict().items()}
 
 # %% ../nbs/06c_probes.ipynb #20b30a23
@@ -202,43 +211,125 @@ def _probe_metrics(data: ProbeData, results: list[FoldResult]) -> dict:
 def _probe_figure(results: list[FoldResult], m: dict):
     return plot_layer_curve(m) if any(m['per_layer_ua'].values()) else None
 
+# %% ../nbs/06c_probes.ipynb #d5b6f970
+@dataclass
+class LinearHead:
+    "A fitted `StandardScaler` + `LogisticRegression` as arrays; `predict_proba` in numpy (no scikit-learn)."
+    mean: np.ndarray       # (n_features,) the scaler's mean
+    scale: np.ndarray      # (n_features,) its scale
+    coef: np.ndarray       # (n_classes, n_features), or (1, n_features) for two classes
+    intercept: np.ndarray  # (n_classes,) or (1,)
+    classes: np.ndarray    # the class of each probability column (indices into the bundle's labels)
+
+# %% ../nbs/06c_probes.ipynb #7d004cb6
+@patch
+def decision_function(self: LinearHead, X: np.ndarray) -> np.ndarray:
+    "Linear scores `(n, n_classes)` (or `(n, 1)` for two classes) of the unscaled features `X (n, n_features)`."
+    return ((np.asarray(X, np.float64) - self.mean) / self.scale) @ self.coef.T + self.intercept
+
+# %% ../nbs/06c_probes.ipynb #3052bbcf
+@patch
+def predict_proba(self: LinearHead, X: np.ndarray) -> np.ndarray:
+    "Class probabilities `(n, n_classes)` of the unscaled features `X`."
+    z = self.decision_function(X)
+    if z.shape[1] == 1: z = np.concatenate([np.zeros_like(z), z], axis=1)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+# %% ../nbs/06c_probes.ipynb #28f7b1ad
+def linear_head(model) -> LinearHead | None:
+    "The `LinearHead` of a fitted `StandardScaler` + multinomial `LogisticRegression` pipeline; None for any other model."
+    steps = [s for _, s in getattr(model, 'steps', [])]
+    if [type(s).__name__ for s in steps] != ['StandardScaler', 'LogisticRegression']: return None
+    sc, lr = steps
+    if getattr(lr, 'multi_class', 'auto') == 'ovr' and len(lr.classes_) > 2: return None
+    n = lr.coef_.shape[1]
+    mean = sc.mean_ if sc.mean_ is not None else np.zeros(n)
+    scale = sc.scale_ if sc.scale_ is not None else np.ones(n)
+    return LinearHead(*(np.asarray(a, np.float64) for a in (mean, scale, lr.coef_, lr.intercept_)), np.asarray(lr.classes_))
+
+# %% ../nbs/06c_probes.ipynb #6cf2a2ae
+def save_head(head: LinearHead, path: str | os.PathLike) -> Path:
+    "Write `head` to the `.npz` file `path` (plain numeric arrays)."
+    np.savez(path, **{k: np.asarray(getattr(head, k)) for k in ('mean', 'scale', 'coef', 'intercept', 'classes')})
+    return Path(path)
+
+# %% ../nbs/06c_probes.ipynb #adc91d17
+def load_head(path: str | os.PathLike) -> LinearHead:
+    "The `LinearHead` in the `.npz` file `path`, read without unpickling anything."
+    try:
+        with np.load(path, allow_pickle=False) as z: return LinearHead(*(z[k] for k in ('mean', 'scale', 'coef', 'intercept', 'classes')))
+    except (KeyError, ValueError, OSError) as e: raise BundleError(f"{path}: not a probe head ({e})") from None
+
 # %% ../nbs/06c_probes.ipynb #2e720738
-def save_probe_bundle(path, model, recipe: Recipe, encoder: str, layers, labels, fold: int) -> Path:
-    "Save a fitted probe as a model bundle folder (written atomically)."
-    import joblib
+def save_probe_bundle(path, model, recipe: Recipe, encoder: str, layers, labels, fold: int, **extra) -> Path:
+    "Save a fitted probe as a model bundle folder (written atomically); `extra` goes into `bundle.json`."
+    head = linear_head(model)
     meta = dict(kind='embedding', encoder=encoder, labels=list(labels), recipe=recipe.to_dict(), fold=fold,
-                layers=layers if isinstance(layers, (str, int)) else [int(l) for l in np.atleast_1d(layers)])
-    return write_bundle(path, meta, lambda d: joblib.dump(model, d/'model.joblib'))
+                layers=layers if isinstance(layers, (str, int)) else [int(l) for l in np.atleast_1d(layers)],
+                head='head.npz' if head is not None else 'model.joblib', **extra)
+    def save(d: Path):
+        if head is not None: save_head(head, d / 'head.npz')
+        else: import joblib; joblib.dump(model, d / 'model.joblib')
+    return write_bundle(path, meta, save)
+
+# %% ../nbs/06c_probes.ipynb #65ee57c6
+FAST_ENCODERS = {'whisper-base': 'ser_nb.fast_whisper:NumpyWhisperEncoder'}  # encoder name -> its torch-free implementation
 
 # %% ../nbs/06c_probes.ipynb #d80f175e
 @dataclass
 class ProbeBundle(PredictFiles):
-    "A loaded probe bundle: encoder + layer choice + fitted classifier."
+    "A loaded probe bundle: encoder + layer choice + fitted classifier (`LinearHead`, or an unpickled model)."
     model: object
     encoder: str
     layers: object
     labels: list[str]
     recipe: Recipe
     meta: dict
+    fast: bool = True   # run the encoder's torch-free implementation (`FAST_ENCODERS`) where there is one
 
-    def predict_file(self, path) -> np.ndarray:
-        "Class probabilities of one audio file."
-        from ser_nb.preprocess import load_audio
+    @property
+    def name(self) -> str: return self.meta.get('name') or self.recipe.name
+
+# %% ../nbs/06c_probes.ipynb #0286ef0e
+@patch
+def embedder(self: ProbeBundle):
+    "The encoder this bundle's embeddings come from (created once)."
+    if getattr(self, '_enc', None) is None:
         from ser_nb.encoders import get_encoder
-        refuse_transductive(self.recipe)
-        if self.recipe.settings.fusion: raise BundleError(f"{self.recipe.name} fuses handcrafted features: not for single files")
-        if not hasattr(self, '_enc'): self._enc = get_encoder(self.encoder)
-        E = self._enc.embed(load_audio(path, 16000), 16000)[None]
-        return self.model.predict_proba(select_layers(E, self.layers))[0]
+        fast = FAST_ENCODERS.get(self.encoder) if self.fast else None
+        self._enc = import_string(fast)() if fast else get_encoder(self.encoder)
+    return self._enc
+
+# %% ../nbs/06c_probes.ipynb #e406e100
+@patch
+def predict_audio(self: ProbeBundle, y: np.ndarray, sr: int) -> np.ndarray:
+    "Class probabilities `(len(labels),)` of one mono float clip `y` at sample rate `sr`."
+    refuse_transductive(self.recipe)
+    if self.recipe.settings.fusion: raise BundleError(f"{self.recipe.name} fuses handcrafted features: not for single files")
+    E = self.embedder().embed(y, sr)[None]
+    return self.model.predict_proba(select_layers(E, self.layers))[0]
+
+# %% ../nbs/06c_probes.ipynb #b05d8b9c
+@patch
+def predict_file(self: ProbeBundle, path) -> np.ndarray:
+    "Class probabilities of one audio file: `predict_audio` of it read at 16 kHz."
+    from ser_nb.preprocess import load_audio
+    return self.predict_audio(load_audio(path, 16000), 16000)
 
 # %% ../nbs/06c_probes.ipynb #a1c43ea2
-def load_probe_bundle(path, meta: dict) -> ProbeBundle:
-    "The probe family's loader (called by `ser_nb.train.load_bundle` for `kind: embedding`)."
-    import joblib
+def load_probe_bundle(path, meta: dict, trust_pickle: bool = False) -> ProbeBundle:
+    "The probe family's loader (called by `ser_nb.train.load_bundle` for `kind: embedding`); pickles only with `trust_pickle`."
     path = Path(path)
-    if not (path/'model.joblib').exists(): raise BundleError(f'{path}: probe bundle without model.joblib')
-    return ProbeBundle(joblib.load(path/'model.joblib'), meta['encoder'], meta['layers'], list(meta['labels']),
-                       Recipe.from_dict(meta['recipe']), meta)
+    if (path / 'head.npz').exists(): model = load_head(path / 'head.npz')
+    elif (path / 'model.joblib').exists():
+        if not trust_pickle:
+            raise BundleError(f"{path}: this bundle's classifier is a pickle (model.joblib), and loading a pickle runs any code it "
+                              "carries; load it only if you trust where it came from (trust_pickle=True, ser_nb predict --trust-pickle)")
+        import joblib
+        model = joblib.load(path / 'model.joblib')
+    else: raise BundleError(f'{path}: probe bundle without head.npz or model.joblib')
+    return ProbeBundle(model, meta['encoder'], meta['layers'], list(meta['labels']), Recipe.from_dict(meta['recipe']), meta)
 
 # %% ../nbs/06c_probes.ipynb #dfd55d89
 PROBES = Family('embedding', ProbeSettings, load_probe_data, fit_probe_fold, load_probe_bundle,

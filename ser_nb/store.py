@@ -475,10 +475,10 @@ def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathL
 @click.option('--spec', 'spec_name', required=True, type=click.Choice(sorted(FEATURE_SPECS)), help='Feature preset.')
 @click.option('--data-root', type=click.Path(file_okay=False), default=None, help='Data root (default: $SER_NB_DATA or ~/.cache/ser_nb/datasets).')
 @click.option('--cache-dir', type=click.Path(file_okay=False), default=None, help='Feature cache (default: $SER_NB_CACHE/features, i.e. ~/.cache/ser_nb/features).')
-@click.option('--jobs', type=int, default=-1, show_default=True, help='Worker processes (-1: all cores).')
-@click.option('--limit', type=int, default=None, help='Only the first N clips (a quick run).')
+@click.option('--jobs', type=click.IntRange(min=1), default=None, help='Worker processes.  [default: all cores]')
+@click.option('--limit', type=click.IntRange(min=1), default=None, help='Only the first N clips (a quick run).')
 @click.option('--json', 'as_json', is_flag=True, help='Print one JSON object: clips, skipped, seconds, clips_per_s.')
-def features_cmd(dataset: str, spec_name: str, data_root: str | None, cache_dir: str | None, jobs: int,
+def features_cmd(dataset: str, spec_name: str, data_root: str | None, cache_dir: str | None, jobs: int | None,
                  limit: int | None, as_json: bool):
     "Extract (or load from the cache) the features of a whole corpus; report clips, skipped files and speed."
     from ser_nb.data import load_metadata
@@ -487,7 +487,7 @@ def features_cmd(dataset: str, spec_name: str, data_root: str | None, cache_dir:
     except (FileNotFoundError, KeyError, ValueError) as e: raise click.ClickException(str(e))
     meta_skipped = [dict(path=s['path'], reason=f"metadata: {s['reason']}") for s in df.attrs.get('skipped', [])]
     if limit is not None: df = df.head(limit)
-    fs = extract(df, spec_name, cache_dir=cache_dir, n_jobs=jobs, progress=not as_json)
+    fs = extract(df, spec_name, cache_dir=cache_dir, n_jobs=jobs or core.default_jobs(), progress=not as_json)
     fs.seconds = time.perf_counter() - t0
     out = fs.summary(); out['skipped'] = meta_skipped + out['skipped']
     if as_json: return click.echo(json.dumps(out, indent=2))

@@ -13,7 +13,7 @@ import pandas as pd
 from fastcore.basics import patch
 from .core import atomic_dir
 from .data import load_metadata, harmonise
-from .features import FeatureSpec, get_spec, features_from_file, VectorScaler, SequenceScaler, FEATURES_VERSION
+from .features import FeatureSpec, get_spec, features_from_file, features_from_audio, VectorScaler, SequenceScaler, FEATURES_VERSION
 from .recipes import Recipe, Family, KerasSettings, get_recipe, get_family
 
 # %% auto #0
@@ -157,10 +157,17 @@ def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     counts = np.bincount(y, minlength=n_classes)
     return {i: float(len(y) / (np.count_nonzero(counts) * c)) for i, c in enumerate(counts) if c}
 
+# %% ../nbs/05a_train.ipynb #b02d6ac1
+def _keras():
+    "The keras module, imported through `ser_nb.models` (which silences TensorFlow's start-up log first)."
+    import ser_nb.models
+    import keras
+    return keras
+
 # %% ../nbs/05a_train.ipynb #f5275fb6
 def keras_callbacks(s: KerasSettings, monitor: str, epochs: int, checkpoint: Path) -> list:
     "The callbacks of a Keras recipe: its early stopping and LR schedule (if any), and a best-model checkpoint."
-    import keras
+    keras = _keras()
     cbs = [keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=monitor, save_best_only=True)]
     if s.early_stopping:
         cbs.insert(0, keras.callbacks.EarlyStopping(monitor=monitor, patience=s.early_stopping.get('patience', 10),
@@ -174,7 +181,7 @@ def keras_callbacks(s: KerasSettings, monitor: str, epochs: int, checkpoint: Pat
 # %% ../nbs/05a_train.ipynb #e09de999
 def _fit_keras(s: KerasSettings, X: tuple, y: tuple, k: int, epochs: int, verbose: int, ckpt: Path):
     "Build, compile and fit `s.model` on scaled `(Xtr, Xva)`, labels `(ytr, yva)`; (model, history)."
-    import keras
+    keras = _keras()
     from ser_nb.models import build_model, compile_model
     (Xtr, Xva), (ytr, yva) = X, y
     model = compile_model(build_model(s.model, model_input_shape(s.model, Xtr.shape[1:]), k),
@@ -189,9 +196,10 @@ def _fit_keras(s: KerasSettings, X: tuple, y: tuple, k: int, epochs: int, verbos
 # %% ../nbs/05a_train.ipynb #53cf5dd2
 def train(recipe: Recipe | str, data: Examples, fold: int, folds: pd.Series, *, seed: int = 42, epochs: int | None = None,
           verbose: int | None = None, workdir: str | os.PathLike | None = None) -> FoldResult:
-    "Train `recipe`'s model on the training part of `fold` and predict its test examples (checkpoints under `workdir`)."
+    "Train `recipe`'s model on the training part of `fold` and predict its test examples; `epochs` caps the recipe's (checkpoints under `workdir`)."
     from ser_nb.models import set_seed
     recipe = get_recipe(recipe); s = recipe.settings; t0 = time.time()
+    if epochs is not None and epochs < 1: raise ValueError(f'epochs must be >= 1, got {epochs}')
     si = (folds.attrs.get('protocol') or recipe.protocol) != 'random'   # validation speakers held out too
     tr, va, te = split_examples(data, folds, fold, s.val_fraction, by_speaker=si, seed=seed)
     set_seed(seed)
@@ -199,7 +207,7 @@ def train(recipe: Recipe | str, data: Examples, fold: int, folds: pd.Series, *, 
     scaler = fit_scaler(X[tr]); y, k = data.y, len(data.labels)
     ckpt = (Path(workdir)/'checkpoints' if workdir else Path(tempfile.mkdtemp(prefix='ser_nb_ckpt_')))/f'fold{fold}_best.keras'
     ckpt.parent.mkdir(parents=True, exist_ok=True)
-    model, hist = _fit_keras(s, (scaler.transform(X[tr]), scaler.transform(X[va])), (y[tr], y[va]), k, epochs or s.epochs,
+    model, hist = _fit_keras(s, (scaler.transform(X[tr]), scaler.transform(X[va])), (y[tr], y[va]), k, min(epochs or s.epochs, s.epochs),
                              (1 if sys.stdout.isatty() else 2) if verbose is None else verbose, ckpt)
     proba = model.predict(fit_input(scaler.transform(X[te]), model), batch_size=256, verbose=0) if len(te) else np.zeros((0, k))
     res = FoldResult(fold, list(data.labels), model, data.items.iloc[te].assign(example=te).reset_index(drop=True), proba,
@@ -278,6 +286,9 @@ class Bundle(PredictFiles):
     recipe: Recipe
     meta: dict
 
+    @property
+    def name(self) -> str: return self.recipe.name
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         "Class probabilities of feature examples `X` (unscaled)."
         return self.model.predict(fit_input(self.scaler.transform(X), self.model), batch_size=256, verbose=0)
@@ -288,32 +299,64 @@ class Bundle(PredictFiles):
         X = features_from_file(path, self.spec)
         return self.predict_proba(X if self.spec.windowed else X[None]).mean(0)
 
-# %% ../nbs/05a_train.ipynb #331a3fdf
-def load_keras_bundle(path: Path, meta: dict) -> Bundle:
-    "The Keras family's loader (called by `load_bundle`): checks feature code and spec, loads `model.keras`."
-    import keras
+# %% ../nbs/05a_train.ipynb #c5829836
+@patch
+def predict_audio(self: Bundle, y: np.ndarray, sr: int) -> np.ndarray:
+    "Clip-level probabilities of mono audio `y` at rate `sr` (windows averaged)."
+    refuse_transductive(self.recipe)
+    X = features_from_audio(y, sr, self.spec)
+    return self.predict_proba(X if self.spec.windowed else X[None]).mean(0)
+
+# %% ../nbs/05a_train.ipynb #d5e5e4b1
+def _bundle_spec(path: Path, meta: dict) -> FeatureSpec:
+    "The bundle's `FeatureSpec`, checked: same feature code, a dict of spec fields, hashing to the saved key."
     if meta.get('features_version') != FEATURES_VERSION:
         raise BundleError(f"{path}: made with feature code v{meta.get('features_version')}, this ser_nb computes v{FEATURES_VERSION}: "
                           'features would differ from training; retrain or use the matching ser_nb')
-    if not (path/'model.keras').exists(): raise BundleError(f'{path}: bundle without model.keras')
-    spec = FeatureSpec.from_dict(meta['spec'])
+    if not isinstance(meta.get('spec'), dict):
+        raise BundleError(f"{path/'bundle.json'}: 'spec' must be a dict of FeatureSpec fields, got {type(meta.get('spec')).__name__} {meta.get('spec')!r}")
+    try: spec = FeatureSpec.from_dict(meta['spec'])
+    except (TypeError, ValueError) as e: raise BundleError(f"{path/'bundle.json'}: {e}") from None
     if spec.key != meta.get('spec_key'):
         raise BundleError(f"{path}: its FeatureSpec does not hash to the saved key ({spec.key} != {meta.get('spec_key')})")
-    model = keras.models.load_model(path/'model.keras', compile=False)
-    return Bundle(model, VectorScaler.from_dict(meta['scaler']), list(meta['labels']), spec, Recipe.from_dict(meta['recipe']), meta)
+    return spec
 
-# %% ../nbs/05a_train.ipynb #7e0136c2
-def load_bundle(path: str | os.PathLike):
-    "Load a model bundle of any family, refusing other formats and versions."
+# %% ../nbs/05a_train.ipynb #324ff44c
+def _load_keras_model(path: Path, labels: list):
+    "`path/model.keras` (without its optimiser), checked to have one output per label."
+    f = path/'model.keras'
+    if not f.exists(): raise BundleError(f'{path}: bundle without model.keras')
+    import zipfile
+    if not zipfile.is_zipfile(f): raise BundleError(f'{f}: corrupt (a .keras model is a zip archive; this file is not one)')
+    try: model = _keras().models.load_model(f, compile=False)
+    except Exception as e: raise BundleError(f"{f}: cannot load the Keras model ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})") from None
+    n = model.output_shape[-1]
+    if n != len(labels): raise BundleError(f"{path}: bundle.json has {len(labels)} labels {labels}, model.keras outputs {n} classes")
+    return model
+
+# %% ../nbs/05a_train.ipynb #b6abfcb4
+def load_keras_bundle(path: Path, meta: dict) -> Bundle:
+    "The Keras family's loader (called by `load_bundle`): checks feature code, spec and labels, loads `model.keras`."
+    spec = _bundle_spec(path, meta)
+    labels = list(meta['labels'])
+    model = _load_keras_model(path, labels)
+    return Bundle(model, VectorScaler.from_dict(meta['scaler']), labels, spec, Recipe.from_dict(meta['recipe']), meta)
+
+# %% ../nbs/05a_train.ipynb #f19c996a
+def load_bundle(path: str | os.PathLike, trust_pickle: bool = False):
+    "Load a model bundle of any family, refusing other formats and versions; `trust_pickle` lets a probe bundle unpickle its model."
     path = Path(path)
+    if (path/'bundles'/'fold0'/'bundle.json').exists() and not (path/'bundle.json').exists():
+        raise BundleError(f"{path}: a run folder, not a model bundle; use {path/'bundles'/'fold0'} (or another fold's bundle)")
     if not (path/'bundle.json').exists(): raise BundleError(f'{path}: not a ser_nb model bundle (no bundle.json)')
-    meta = json.loads((path/'bundle.json').read_text())
-    if meta.get('format') != BUNDLE_FORMAT or meta.get('version') not in (1, BUNDLE_VERSION):
-        raise BundleError(f"{path}: bundle format {meta.get('format')} v{meta.get('version')}; this ser_nb reads "
-                          f"{BUNDLE_FORMAT} v1 and v{BUNDLE_VERSION}")
+    try: meta = json.loads((path/'bundle.json').read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise BundleError(f"{path/'bundle.json'}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get('format') != BUNDLE_FORMAT or meta.get('version') not in (1, BUNDLE_VERSION):
+        m = meta if isinstance(meta, dict) else {}
+        raise BundleError(f"{path}: bundle format {m.get('format')} v{m.get('version')}; this ser_nb reads {BUNDLE_FORMAT} v1 and v{BUNDLE_VERSION}")
     try: fam = get_family(meta.get('kind', 'keras'))
     except KeyError as e: raise BundleError(f'{path}: {e.args[0]}') from None
-    return fam.load_bundle(path, meta)
+    return fam.load_bundle(path, meta, **({'trust_pickle': True} if trust_pickle else {}))
 
 # %% ../nbs/05a_train.ipynb #32a3dbe2
 def _keras_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs: int = 1, seed: int = 42, progress: bool = True):
