@@ -30,8 +30,9 @@ lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = reqs('dev_requirements')
 keras_requirements = reqs('keras_requirements')
 transformers_requirements = reqs('transformers_requirements')
-extras = dict(dev=dev_requirements, keras=keras_requirements, transformers=transformers_requirements,
-              all=keras_requirements+transformers_requirements)
+dask_requirements = reqs('dask_requirements')
+extras = dict(dev=dev_requirements, keras=keras_requirements, transformers=transformers_requirements, dask=dask_requirements,
+              all=keras_requirements+transformers_requirements+dask_requirements)
 
 setuptools.setup(
     name = cfg['lib_name'],

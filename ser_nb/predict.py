@@ -16,7 +16,8 @@ from .preprocess import load_audio_sr, resample
 __all__ = ['SPEECH_SR', 'SPEECH_FLOOR_DB', 'VOICING_MIN', 'PITCH_RANGE', 'MIN_SPEECH_S', 'FRAME_S', 'FRAME_HOP_S', 'LONG_S',
            'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'find_audio', 'frames', 'voicing', 'speech_frames',
            'has_speech', 'stream_audio', 'iter_windows', 'error_line', 'predict_proba', 'timeline', 'model_sr',
-           'predict_path', 'ModelError', 'load_predictor', 'predict_many', 'plot_timeline', 'save_plot', 'predict_cmd']
+           'predict_path', 'ModelError', 'load_predictor', 'predict_many', 'workers', 'plot_timeline', 'save_plot',
+           'predict_cmd']
 
 # %% ../nbs/08_predict.ipynb #eda5f039
 _ALIASES = {'AIFF': ('.aif', '.aifc'), 'OGG': ('.oga', '.opus'), 'WAV': ('.wave',)}
@@ -182,8 +183,8 @@ class ModelError(click.ClickException):
 # %% ../nbs/08_predict.ipynb #d903fccb
 _LOADED: dict = {}
 
-def load_predictor(model: str | os.PathLike | None = None):
-    "The predictor of bundle folder `model` (any family), or the packaged default model; loaded once per process."
+def load_predictor(model: str | os.PathLike | None = None, trust_pickle: bool | None = None):
+    "The predictor of bundle folder `model` (any family), or the packaged default model; loaded once per process. `trust_pickle`: default $SER_NB_TRUST_PICKLE == '1'."
     key = str(model) if model else None
     if key not in _LOADED:
         if key is None:
@@ -192,13 +193,14 @@ def load_predictor(model: str | os.PathLike | None = None):
             _LOADED[key] = load()
         else:
             from ser_nb.train import load_bundle
-            _LOADED[key] = load_bundle(key, trust_pickle=os.environ.get('SER_NB_TRUST_PICKLE') == '1')
+            trust = os.environ.get('SER_NB_TRUST_PICKLE') == '1' if trust_pickle is None else trust_pickle
+            _LOADED[key] = load_bundle(key, trust_pickle=trust)
     return _LOADED[key]
 
 # %% ../nbs/08_predict.ipynb #3f74b5be
-def _predict_task(model, path, opts: dict) -> dict:
+def _predict_task(model, path, opts: dict, trust_pickle: bool | None = None) -> dict:
     "One file, in this process or a worker: `{'ok': result}` or `{'error': one line}`."
-    try: return dict(ok=predict_path(load_predictor(model), path, **opts))
+    try: return dict(ok=predict_path(load_predictor(model, trust_pickle), path, **opts))
     except ModelError: raise
     except Exception as e: return dict(error=dict(path=str(path), reason=error_line(e, path)))
 
@@ -215,27 +217,42 @@ def _env(values: dict):
             else: os.environ[k] = v
 
 # %% ../nbs/08_predict.ipynb #9ad8d3c7
-def _pool_map(model, paths: list, opts: dict, n: int, bar) -> list[dict]:
+def _pool_map(model, paths: list, opts: dict, n, bar) -> list[dict]:
+    "`_predict_task` of each path, in input order, on `n` spawned worker processes or on the executor `n`."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from ser_nb.store import THREAD_ENV
     from ser_nb.predict import _predict_task as task   # by its module's name: workers import it from there
     out = [None]*len(paths)
-    with _env(THREAD_ENV), ProcessPoolExecutor(n, mp_context=mp.get_context('spawn')) as ex:
-        futs = {ex.submit(task, model, str(p), opts): i for i, p in enumerate(paths)}
+    trust = os.environ.get('SER_NB_TRUST_PICKLE') == '1'   # passed on: a cluster's workers do not share this environment
+    pool = ProcessPoolExecutor(n, mp_context=mp.get_context('spawn')) if isinstance(n, int) else contextlib.nullcontext(n)
+    with _env(THREAD_ENV), pool as ex:   # the processes start at the first submit, inside _env
+        futs = {ex.submit(task, model, str(p), opts, trust): i for i, p in enumerate(paths)}
         for f in as_completed(futs): out[futs[f]] = f.result(); bar.update()
     return out
 
 # %% ../nbs/08_predict.ipynb #227f16dc
-def predict_many(model, paths: list, jobs: int = 1, progress: bool | None = None, **opts) -> list[dict]:
-    "`{'ok': result}` or `{'error': ...}` per path, in order; `jobs` worker processes (in this process for 1); tqdm bar on a terminal."
+def predict_many(model, paths: list, jobs=1, progress: bool | None = None, **opts) -> list[dict]:
+    "`{'ok': result}` or `{'error': ...}` per path, in order; `jobs` worker processes (in this process for 1) or an executor; tqdm bar on a terminal."
     from tqdm import tqdm
     progress = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=len(paths), disable=not progress, file=sys.stderr, unit='file') as bar:
+        if not isinstance(jobs, int): return _pool_map(model, paths, opts, jobs, bar)
         if min(jobs, len(paths)) > 1: return _pool_map(model, paths, opts, min(jobs, len(paths)), bar)
         out = []
         for p in paths: out.append(_predict_task(model, p, opts)); bar.update()
         return out
+
+# %% ../nbs/08_predict.ipynb #7dfac92a
+@contextlib.contextmanager
+def workers(scheduler: str | None, jobs: int, timeout: float = 10.):
+    "`jobs` as it is, or with `scheduler` (a Dask address, e.g. tcp://10.0.0.5:8786) an executor on that cluster, closed on exit."
+    if not scheduler: yield jobs; return
+    try: from distributed import Client   # imported here: only --scheduler pays for Dask
+    except ImportError: raise click.UsageError("--scheduler needs Dask: pip install 'ser_nb[dask]'") from None
+    try: client = Client(scheduler, timeout=timeout, set_as_default=False)
+    except (OSError, ValueError) as e: raise click.UsageError(f'no Dask scheduler at {scheduler}: {error_line(e, scheduler)}') from None
+    with client: yield client.get_executor()
 
 # %% ../nbs/08_predict.ipynb #40ae8700
 def plot_timeline(result: dict, labels: list[str], ax=None):
@@ -305,15 +322,17 @@ def _usable(model_path):
 @click.option('--hop', type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help='Timeline hop (s), at most --window.')
 @click.option('--plot', type=click.Path(dir_okay=False), default=None, help='Draw the emotions over time into FILE.png (computes the timeline).')
 @click.option('--jobs', type=click.IntRange(min=1), default=None, help='Parallel worker processes.  [default: all cores]')
+@click.option('--scheduler', metavar='ADDRESS', default=None, help='Predict on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of --jobs local processes.')
 @click.option('--trust-pickle', is_flag=True, help='Let a bundle that holds a pickle (model.joblib) load it: only for bundles you trust, unpickling runs code.')
-def predict_cmd(audio, model_path, top, as_json, timeline, window, hop, plot, jobs, trust_pickle):
+def predict_cmd(audio, model_path, top, as_json, timeline, window, hop, plot, jobs, scheduler, trust_pickle):
     "Emotion probabilities of AUDIO files or folders (wav, flac, ogg, mp3...); bad files are reported, the rest still predicted."
     if trust_pickle: os.environ['SER_NB_TRUST_PICKLE'] = '1'   # read by load_predictor, here and in worker processes
     if hop > window: raise click.BadParameter(f'{hop} is longer than --window {window}', param_hint="'--hop'")
     try: files = find_audio(audio)
     except NoAudioError as e: raise click.UsageError(str(e))
     pred = _usable(model_path)
-    res = predict_many(model_path, files, jobs or default_jobs(), with_timeline=timeline or bool(plot), window=window, hop=hop)
+    with workers(scheduler, jobs or default_jobs()) as pool:
+        res = predict_many(model_path, files, pool, with_timeline=timeline or bool(plot), window=window, hop=hop)
     preds, errors = [r['ok'] for r in res if 'ok' in r], [r['error'] for r in res if 'error' in r]
     for p in preds: p['top'] = _top(p['probabilities'], top)
     if plot and preds: save_plot(preds, list(pred.labels), plot)

@@ -286,12 +286,12 @@ def _collect(fut, pending: dict, on_result: Callable[[dict], None]) -> None:
     del pending[fut]
     for r in res: on_result(r)
 
-def _run_pool(tasks: list[dict], n_procs: int, here: Callable, submit: Callable, on_result: Callable[[dict], None]):
+def _run_pool(tasks: list[dict], n_procs: int, here: Callable | None, submit: Callable, on_result: Callable[[dict], None], ex=None):
     from collections import deque
     from concurrent.futures import wait, FIRST_COMPLETED
     from joblib.externals.loky import get_reusable_executor
     from threadpoolctl import threadpool_limits
-    ex = get_reusable_executor(max_workers=n_procs - 1, env=THREAD_ENV)
+    ex = get_reusable_executor(max_workers=n_procs - 1, env=THREAD_ENV) if ex is None else ex
     todo, pending = deque(tasks), {}
     try:
         with threadpool_limits(1):
@@ -301,7 +301,7 @@ def _run_pool(tasks: list[dict], n_procs: int, here: Callable, submit: Callable,
                 done = [f for f in pending if f.done()]
                 for f in done: _collect(f, pending, on_result)
                 if done: continue
-                if todo:  # nothing back yet: work here too, from the other end
+                if todo and here:  # nothing back yet: work here too, from the other end
                     for r in here(_take(todo, n_procs, from_end=True)): on_result(r)
                 else: wait(list(pending), return_when=FIRST_COMPLETED)
     except BaseException:
@@ -309,17 +309,17 @@ def _run_pool(tasks: list[dict], n_procs: int, here: Callable, submit: Callable,
         raise
 
 def _run_tasks(tasks: list[dict], spec, cache_root, augment, seed, n_jobs: int, on_result: Callable[[dict], None]):
-    "Run `featurise_clip` over `tasks`, calling `on_result` as each clip finishes: in-process for `n_jobs=1`, else `_run_pool`."
-    import joblib
-    from threadpoolctl import threadpool_limits
+    "Run `featurise_clip` over `tasks`, calling `on_result` as each clip finishes: in-process for `n_jobs=1`, else `_run_pool` (on `n_jobs` if an executor)."
+    import joblib, threadpoolctl
     here = lambda ch: [featurise_clip(spec=spec, cache_root=cache_root, augment=augment, seed=seed, **t) for t in ch]
-    n_procs = min(joblib.effective_n_jobs(n_jobs), len(tasks))
+    ex = n_jobs if hasattr(n_jobs, 'submit') else None  # an executor (a Dask cluster's): one clip per task, all there
+    n_procs = len(tasks) + 1 if ex else min(joblib.effective_n_jobs(n_jobs), len(tasks))
     if n_procs <= 1:
-        with threadpool_limits(1):  # these small matrix products are slower on several BLAS threads
+        with threadpoolctl.threadpool_limits(1):  # these small matrix products are slower on several BLAS threads
             for t in tasks: on_result(here([t])[0])
         return
     submit = lambda ex, ch: ex.submit(_featurise_chunk, ch, spec, cache_root, augment, seed)
-    _run_pool(tasks, n_procs, here, submit, on_result)
+    _run_pool(tasks, n_procs, None if ex else here, submit, on_result, ex)
 
 # %% ../nbs/02a_store.ipynb #86fcea93
 def _open_cache(cache_dir, spec) -> FeatureCache | None:
@@ -446,7 +446,7 @@ def _commit_filled(cache, results, akey, tmp: Path, layout) -> tuple:
 # %% ../nbs/02a_store.ipynb #6f21654a
 def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathLike | None | bool = None,
             n_jobs: int = 1, augment=None, seed: int = 0, progress: bool = True) -> FeatureSet:
-    "Features of every clip in `df` (needs `path`; `emotion` is passed to `augment`), cached and in parallel."
+    "Features of every clip in `df` (needs `path`; `emotion` is passed to `augment`), cached and in parallel (`n_jobs`: processes or an executor)."
     t0 = time.perf_counter()
     spec = resolve_spec(spec)
     if 'path' not in df.columns: raise ValueError("extract needs a metadata table with a 'path' column")
@@ -478,8 +478,9 @@ def extract(df: pd.DataFrame, spec: FeatureSpec | str, cache_dir: str | os.PathL
 @click.option('--jobs', type=click.IntRange(min=1), default=None, help='Worker processes.  [default: all cores]')
 @click.option('--limit', type=click.IntRange(min=1), default=None, help='Only the first N clips (a quick run).')
 @click.option('--json', 'as_json', is_flag=True, help='Print one JSON object: clips, skipped, seconds, clips_per_s.')
+@click.option('--scheduler', metavar='ADDRESS', default=None, help='Compute on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of --jobs local processes.')
 def features_cmd(dataset: str, spec_name: str, data_root: str | None, cache_dir: str | None, jobs: int | None,
-                 limit: int | None, as_json: bool):
+                 limit: int | None, as_json: bool, scheduler: str | None):
     "Extract (or load from the cache) the features of a whole corpus; report clips, skipped files and speed."
     from ser_nb.data import load_metadata
     t0 = time.perf_counter()
@@ -487,7 +488,8 @@ def features_cmd(dataset: str, spec_name: str, data_root: str | None, cache_dir:
     except (FileNotFoundError, KeyError, ValueError) as e: raise click.ClickException(str(e))
     meta_skipped = [dict(path=s['path'], reason=f"metadata: {s['reason']}") for s in df.attrs.get('skipped', [])]
     if limit is not None: df = df.head(limit)
-    fs = extract(df, spec_name, cache_dir=cache_dir, n_jobs=jobs or core.default_jobs(), progress=not as_json)
+    with core.import_string('ser_nb.predict:workers')(scheduler, jobs or core.default_jobs()) as n_jobs:  # Dask, if asked
+        fs = extract(df, spec_name, cache_dir=cache_dir, n_jobs=n_jobs, progress=not as_json)
     fs.seconds = time.perf_counter() - t0
     out = fs.summary(); out['skipped'] = meta_skipped + out['skipped']
     if as_json: return click.echo(json.dumps(out, indent=2))
