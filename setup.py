@@ -31,8 +31,11 @@ dev_requirements = reqs('dev_requirements')
 keras_requirements = reqs('keras_requirements')
 transformers_requirements = reqs('transformers_requirements')
 dask_requirements = reqs('dask_requirements')
+onnx_requirements = reqs('onnx_requirements')
+widgets_requirements = reqs('widgets_requirements')
 extras = dict(dev=dev_requirements, keras=keras_requirements, transformers=transformers_requirements, dask=dask_requirements,
-              all=keras_requirements+transformers_requirements+dask_requirements)
+              onnx=onnx_requirements, widgets=widgets_requirements,
+              all=keras_requirements+transformers_requirements+dask_requirements+onnx_requirements+widgets_requirements)
 
 setuptools.setup(
     name = cfg['lib_name'],

@@ -15,7 +15,9 @@ import argparse, shlex, shutil, subprocess, time
 from pathlib import Path
 
 # (recipe, protocol, extra `ser_nb run` arguments). Speaker-independent: EmoBox folds for RAVDESS, 5 folds by
-# speaker for the others (LOSO for SAVEE's 4 speakers).
+# speaker for the others (LOSO for SAVEE's 4 speakers). 'cross-corpus' rows train on the --dataset corpora and test
+# on the --test-dataset ones (no --protocol). Each report's own ground is its random split; the whisper_probe rows
+# under 'random' are ser_nb's best recipe there, beside the report's own recipe.
 PLAN = [
     ('pooled_lstm', 'random', []), ('pooled_lstm', 'emobox', []),
     ('pooled_cnn', 'random', []), ('pooled_cnn', 'emobox', []),
@@ -26,12 +28,25 @@ PLAN = [
     ('msf_deep_cnn', 'random', []), ('msf_deep_cnn', 'loso', []),
     ('wav2vec_rf', 'random', []), ('wav2vec_rf', 'emobox', []),
     ('whisper_probe', 'random', []), ('whisper_probe', 'emobox', []),
+    ('whisper_probe_layers', 'random', []), ('whisper_probe_layers', 'emobox', []),
     ('whisper_probe_sn', 'emobox', []), ('whisper_probe_fusion', 'emobox', []),
-    ('whisper_probe_crema', 'speaker-kfold', []),
+    ('whisper_probe_crema', 'random', []), ('whisper_probe_crema', 'speaker-kfold', []),
+    ('whisper_probe_000', 'random', []), ('whisper_probe_000', 'speaker-kfold', []),
+    ('whisper_probe', 'cross-corpus', ['--dataset', 'ravdess', '--test-dataset', 'crema-d']),
+    ('handcrafted_probe', 'emobox', []), ('handcrafted_no_profile', 'emobox', []),
+    ('handcrafted_prosody_voice', 'emobox', []), ('handcrafted_cepstral', 'emobox', []),
     ('default_whisper', 'speaker-kfold', []),
 ]
 KEEP = ('metrics.json', 'predictions.csv', 'report.md')
 RESULTS = Path(__file__).resolve().parent.parent/'results'
+
+def run_name(rec: str, proto: str, extra: list) -> str:
+    "The kept folder of a run: RECIPE-PROTOCOL, or RECIPE-TRAIN-to-TEST for a cross-corpus run."
+    if proto != 'cross-corpus': return f'{rec}-{proto}'
+    sides = {'--dataset': [], '--test-dataset': []}
+    for flag, val in zip(extra, extra[1:]):
+        if flag in sides: sides[flag].append(val)
+    return f"{rec}-{'+'.join(sides['--dataset'])}-to-{'+'.join(sides['--test-dataset'])}"
 
 def keep(run: Path, dest: Path) -> None:
     "Copy a finished run's small files into the repository's results folder."
@@ -62,9 +77,10 @@ def main():
     if not a.collect:
         for rec, proto, extra in PLAN:
             if (a.only and rec not in a.only) or (a.protocols and proto not in a.protocols): continue
-            name = f'{rec}-{proto}'
+            name = run_name(rec, proto, extra)
             if a.skip_done and (res/name/'metrics.json').exists(): continue
-            cmd = ['ser_nb', 'run', rec, '--protocol', proto, '--out', str(out/name), '--jobs', str(a.jobs), *extra]
+            cmd = ['ser_nb', 'run', rec, *(['--protocol', proto] if proto != 'cross-corpus' else []), *extra,
+                   '--out', str(out/name), '--jobs', str(a.jobs)]
             if a.data_root: cmd += ['--data-root', a.data_root]
             if a.epochs: cmd += ['--epochs', str(a.epochs)]
             print('$', shlex.join(cmd), flush=True)

@@ -30,6 +30,7 @@ TOP_COMMANDS: dict[str, str] = {
     'recipes': 'ser_nb.recipes:recipes_cmd',
     'run': 'ser_nb.eval:run_cmd',
     'predict': 'ser_nb.predict:predict_cmd',
+    'export': 'ser_nb.onnx:export_cmd',
 }
 
 # %% ../nbs/99_cli.ipynb #8a55206d

@@ -16,11 +16,13 @@ import click
 # %% auto #0
 __all__ = ['EMOTIONS', 'AUDIO_EXTS', 'DATASETS', 'RAVDESS_EMOTIONS', 'RAVDESS_TEXT', 'CREMA_EMOTIONS', 'CREMA_INTENSITY',
            'CREMA_TEXT', 'CREMA_FEMALE', 'SAVEE_EMOTIONS', 'SAVEE_SPEAKERS', 'TESS_EMOTIONS', 'EMODB_EMOTIONS',
-           'EMODB_GENDER', 'PARSERS', 'META_COLUMNS', 'LABEL_SETS', 'EMOBOX_RAVDESS_FOLDS', 'PROTOCOLS', 'DatasetInfo',
-           'DatasetNotFoundError', 'data_root', 'dataset_dir', 'has_dataset', 'SkipClip', 'parse_ravdess',
-           'parse_crema', 'parse_savee', 'parse_tess', 'parse_emodb', 'audio_files', 'load_metadata', 'summarise',
-           'label_list', 'harmonise', 'random_split', 'speaker_kfold', 'loso', 'emobox_folds', 'make_folds',
-           'iter_folds', 'datasets_list', 'datasets_summary']
+           'EMODB_GENDER', 'PARSERS', 'META_COLUMNS', 'EMOTION_ALIASES', 'LABEL_SETS', 'EMOBOX_RAVDESS_FOLDS',
+           'PROTOCOLS', 'CROSS_CORPUS', 'DatasetInfo', 'DatasetNotFoundError', 'CorpusError', 'data_root',
+           'dataset_dir', 'has_dataset', 'SkipClip', 'parse_ravdess', 'parse_crema', 'parse_savee', 'parse_tess',
+           'parse_emodb', 'audio_files', 'load_metadata', 'canonical_emotions', 'corpus_name', 'load_manifest',
+           'load_emotion_folders', 'load_own_corpus', 'summarise', 'label_list', 'harmonise', 'shared_labels',
+           'random_split', 'speaker_kfold', 'loso', 'emobox_folds', 'cross_corpus', 'make_folds', 'iter_folds',
+           'datasets_list', 'datasets_summary']
 
 # %% ../nbs/00_data.ipynb #3e74dd2c
 EMOTIONS = ('neutral', 'calm', 'happy', 'sad', 'angry', 'fear', 'disgust', 'surprise', 'boredom')
@@ -68,6 +70,9 @@ DATASETS = {d.name: d for d in [
 # %% ../nbs/00_data.ipynb #dfdc390d
 class DatasetNotFoundError(FileNotFoundError):
     "A corpus is not where ser_nb looked for it; the message says where and how to get it."
+
+class CorpusError(ValueError):
+    "A corpus that cannot be used as asked (a bad manifest, unknown emotions, a protocol it cannot follow)."
 
 # %% ../nbs/00_data.ipynb #26939dbe
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -219,56 +224,124 @@ def audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob('*') if p.suffix.lower() in AUDIO_EXTS and p.is_file())
 
 # %% ../nbs/00_data.ipynb #06df86ec
-def _clip_row(path: Path, rel: Path, name: str) -> dict:
-    "One metadata row for `path`; raises `SkipClip` with the reason."
-    f = PARSERS[name](rel)
-    key = f.pop('clip_key', None) or rel.stem
+def _audio_fields(path: Path) -> dict:
+    "Duration, sample rate and channels of an audio file; raises `SkipClip` for a missing, empty or unreadable one."
+    if not path.is_file(): raise SkipClip('file not found')
     if path.stat().st_size == 0: raise SkipClip('empty file (0 bytes)')
     try: info = sf.info(str(path))
     except Exception as e: raise SkipClip(f'unreadable audio: {str(e).splitlines()[0][:120]}') from None
     if info.frames == 0: raise SkipClip('no audio frames')
-    return dict(path=str(path.absolute()), dataset=name, clip_id=f'{name}/{key}', **f, speaker_id=f['speaker'],
-                duration=info.frames/info.samplerate, sr=info.samplerate, channels=info.channels)
+    return dict(duration=info.frames/info.samplerate, sr=info.samplerate, channels=info.channels)
+
+def _clip_row(path: Path, rel: Path, name: str) -> dict:
+    "One metadata row for `path`; raises `SkipClip` with the reason."
+    f = PARSERS[name](rel)
+    key = f.pop('clip_key', None) or rel.stem
+    return dict(path=str(path.absolute()), dataset=name, clip_id=f'{name}/{key}', **f, speaker_id=f['speaker'], **_audio_fields(path))
 
 # %% ../nbs/00_data.ipynb #62805610
-def _walk_clips(folder: Path, name: str) -> tuple[list[dict], list[dict]]:
-    "Rows and skipped files (`{path, reason}`) of the audio files under `folder`, parsed as corpus `name`."
-    rows, skipped, seen = [], [], {}
-    for p in audio_files(folder):
-        rel = p.relative_to(folder)
-        try: r = _clip_row(p, rel, name)
-        except SkipClip as e:
-            skipped.append(dict(path=str(p), reason=str(e))); continue
-        if r['clip_id'] in seen:
-            skipped.append(dict(path=str(p), reason=f"duplicate of {seen[r['clip_id']]}")); continue
-        seen[r['clip_id']] = str(rel)
-        rows.append(r)
+def _walk(entries: Iterable[tuple[Path, Any]], row: Callable, skipped: list | None = None) -> tuple[list[dict], list[dict]]:
+    "Rows `row(path, x)` of `entries` `(path, x)`, and the skipped files (`{path, reason}`): unusable ones and repeated clips."
+    rows, skipped, seen = [], list(skipped or []), {}
+    for p, x in entries:
+        try:
+            r = row(p, x)
+            if r['clip_id'] in seen: raise SkipClip(f"duplicate of {seen[r['clip_id']]}")
+        except SkipClip as e: skipped.append(dict(path=str(p), reason=str(e))); continue
+        seen[r['clip_id']] = str(p); rows.append(r)
     return rows, skipped
 
+def _walk_clips(folder: Path, name: str) -> tuple[list[dict], list[dict]]:
+    "Rows and skipped files of the audio files under `folder`, parsed as corpus `name`."
+    return _walk(((p, p.relative_to(folder)) for p in audio_files(folder)), lambda p, rel: _clip_row(p, rel, name))
+
 # %% ../nbs/00_data.ipynb #3eaa7694
-def load_metadata(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame:
-    "One row per clip of `dataset` under the data root; skipped files in `df.attrs['skipped']`."
-    name = _info(dataset).name
-    folder = dataset_dir(name, root)
-    rows, skipped = _walk_clips(folder, name)
+def _table(rows: list[dict], skipped: list[dict], where: str) -> pd.DataFrame:
+    "The metadata table of `rows`, skipped files in `attrs['skipped']`; no rows is an error naming `where`."
     if not rows:
-        raise DatasetNotFoundError(f'{folder}: no usable {name} clips found ({len(skipped)} files skipped'
+        raise DatasetNotFoundError(f'{where} found ({len(skipped)} files skipped'
                                    + (f", e.g. {skipped[0]['path']}: {skipped[0]['reason']}" if skipped else '') + ')')
     df = pd.DataFrame(rows)
-    df['speaker'] = name + '/' + df['speaker_id']
-    df = df[META_COLUMNS + ['speaker_id']].reset_index(drop=True)
-    df.attrs['skipped'] = skipped
+    df['speaker'] = (df['dataset'] + '/' + df['speaker_id']).fillna(df['clip_id'])
+    df = df[META_COLUMNS + ['speaker_id']].reset_index(drop=True); df.attrs['skipped'] = skipped
     return df
+
+def load_metadata(dataset: str, root: str | os.PathLike | None = None) -> pd.DataFrame:
+    "One row per clip of `dataset`, a corpus under the data root, a CSV manifest or a folder of emotion folders (`load_own_corpus`)."
+    if dataset not in DATASETS: return load_own_corpus(dataset)
+    folder = dataset_dir(dataset, root)
+    return _table(*_walk_clips(folder, dataset), f'{folder}: no usable {dataset} clips')
+
+# %% ../nbs/00_data.ipynb #ccbfeaad
+EMOTION_ALIASES = {'fearful': 'fear', 'afraid': 'fear', 'scared': 'fear', 'surprised': 'surprise', 'ps': 'surprise', 'pleasant_surprise': 'surprise',
+                   'anger': 'angry', 'mad': 'angry', 'happiness': 'happy', 'joy': 'happy', 'sadness': 'sad', 'disgusted': 'disgust',
+                   'calmness': 'calm', 'bored': 'boredom', 'neu': 'neutral', 'ang': 'angry', 'hap': 'happy', 'fea': 'fear', 'dis': 'disgust', 'sur': 'surprise'}
+
+def canonical_emotions(values: Iterable[str], where: str) -> list[str]:
+    "`values` as canonical emotions (any case, `EMOTION_ALIASES`); unknown ones are listed in a `CorpusError` naming `where`."
+    values = [str(v) for v in values]
+    out = [(k if k in EMOTIONS else EMOTION_ALIASES.get(k)) for k in (re.sub(r'[\s-]+', '_', v.strip().lower()) for v in values)]
+    if bad := sorted({v for v, o in zip(values, out) if o is None}):
+        raise CorpusError(f"{where}: unknown emotion(s) {', '.join(map(repr, bad))}; use {', '.join(EMOTIONS)} "
+                          f"or an alias ({', '.join(EMOTION_ALIASES)})")
+    return out
+
+# %% ../nbs/00_data.ipynb #1a4934e1
+def corpus_name(spec: str | os.PathLike) -> str:
+    "The short name of a corpus: a built-in one's own, else its manifest's or folder's name (`-own` added to a built-in's name)."
+    stem = str(spec) if str(spec) in DATASETS else Path(spec).expanduser().absolute().stem
+    return f'{stem}-own' if stem in DATASETS and stem != str(spec) else stem
+
+# %% ../nbs/00_data.ipynb #712261dd
+def _own_table(name: str, items: Iterable[tuple[Path, dict]], where: str, skipped: list | None = None) -> pd.DataFrame:
+    "The table of a user's corpus from `(path, fields)` items (fields: rel, emotion, emotion_code, speaker_id, gender)."
+    row = lambda p, f: dict(path=str(p.absolute()), dataset=name, clip_id=f"{name}/{f['rel']}", intensity=None, text=None,
+                            **{k: v for k, v in f.items() if k != 'rel'}, **_audio_fields(p))
+    return _table(*_walk(items, row, skipped), f'{where}: no usable clips')
+
+def load_manifest(csv: str | os.PathLike) -> pd.DataFrame:
+    "The corpus a CSV manifest lists: `path` (relative to the CSV), `emotion`, `speaker`, optionally `gender`."
+    csv = Path(csv).expanduser()
+    try: m = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    except Exception as e: raise CorpusError(f'{csv}: not a readable CSV ({str(e).splitlines()[0][:120]})') from None
+    m = m.rename(columns=lambda c: str(c).strip().lower()).apply(lambda c: c.str.strip())
+    if miss := [c for c in ('path', 'emotion', 'speaker') if c not in m]:
+        raise CorpusError(f"{csv}: missing column(s) {', '.join(miss)}; a manifest has path, emotion, speaker (and optionally gender)")
+    if len(blank := np.flatnonzero((m[['path', 'emotion', 'speaker']] == '').any(axis=1))):
+        raise CorpusError(f"{csv}: empty path, emotion or speaker on line(s) {', '.join(str(i + 2) for i in blank[:10])}")
+    emo = canonical_emotions(m.emotion, str(csv))
+    gender = [{'m': 'male', 'f': 'female'}.get(g.lower(), g.lower()) or None for g in m.get('gender', [''] * len(m))]
+    return _own_table(corpus_name(csv), ((csv.parent/p, dict(rel=os.path.normpath(p), emotion=e, emotion_code=c, speaker_id=s, gender=g))
+                                         for p, e, c, s, g in zip(m.path, emo, m.emotion, m.speaker, gender)), str(csv))
+
+# %% ../nbs/00_data.ipynb #df3fe401
+def load_emotion_folders(folder: str | os.PathLike) -> pd.DataFrame:
+    "The corpus of a folder with one sub-folder per emotion (audio at any depth below them); speakers unknown."
+    folder = Path(folder).expanduser()
+    rels = [p.relative_to(folder) for p in audio_files(folder)]
+    subs = sorted({r.parts[0] for r in rels if len(r.parts) > 1})
+    emo = dict(zip(subs, canonical_emotions(subs, f'{folder} (its sub-folders must be emotions)')))
+    loose = [dict(path=str(folder/r), reason='not in an emotion sub-folder') for r in rels if len(r.parts) == 1]
+    return _own_table(corpus_name(folder), ((folder/r, dict(rel=r.as_posix(), emotion=emo[r.parts[0]], emotion_code=r.parts[0],
+                                                         speaker_id=None, gender=None)) for r in rels if len(r.parts) > 1), str(folder), loose)
+
+# %% ../nbs/00_data.ipynb #b50dcc7a
+def load_own_corpus(spec: str | os.PathLike) -> pd.DataFrame:
+    "A user's corpus: a CSV manifest (`load_manifest`) or a folder of emotion folders (`load_emotion_folders`)."
+    p = Path(spec).expanduser()
+    if p.is_dir(): return load_emotion_folders(p)
+    if p.is_file(): return load_manifest(p)
+    raise CorpusError(f"unknown dataset {str(spec)!r}: neither a corpus name ({', '.join(DATASETS)}) nor an existing CSV manifest or folder")
 
 # %% ../nbs/00_data.ipynb #27cd7ca6
 def summarise(df: pd.DataFrame) -> dict:
-    "Counts of a metadata table as a JSON-ready dict."
-    skipped = df.attrs.get('skipped', [])
-    return dict(dataset=','.join(sorted(df.dataset.unique())), clips=int(len(df)), speakers=int(df.speaker.nunique()),
+    "Counts of a metadata table as a JSON-ready dict (speakers, genders: of the clips whose speaker is known)."
+    skipped, known = df.attrs.get('skipped', []), df[df.speaker_id.notna()] if 'speaker_id' in df else df
+    return dict(dataset=','.join(sorted(df.dataset.unique())), clips=int(len(df)), speakers=int(known.speaker.nunique()),
                 emotions={k: int(v) for k, v in df.emotion.value_counts().sort_index().items()},
-                genders={k: int(v) for k, v in df.drop_duplicates('speaker').gender.value_counts().sort_index().items()},
+                genders={k: int(v) for k, v in known.drop_duplicates('speaker').gender.value_counts().sort_index().items()},
                 clips_per_gender={k: int(v) for k, v in df.gender.value_counts().sort_index().items()},
-                clips_per_speaker={k: int(v) for k, v in df.speaker.value_counts().sort_index().items()},
+                clips_per_speaker={k: int(v) for k, v in known.speaker.value_counts().sort_index().items()},
                 duration_s=round(float(df.duration.sum()), 2), mean_duration_s=round(float(df.duration.mean()), 3),
                 sample_rates={str(k): int(v) for k, v in df.sr.value_counts().sort_index().items()},
                 skipped=len(skipped), skipped_examples=skipped[:5])
@@ -303,11 +376,16 @@ def harmonise(df: pd.DataFrame, labels: str | Iterable[str], calm: str = 'drop')
     out.attrs = dict(df.attrs, labels=labels)
     return out
 
+# %% ../nbs/00_data.ipynb #ab1224d2
+def shared_labels(labels: str | Iterable[str], tables: Iterable[pd.DataFrame], calm: str = 'drop') -> list[str]:
+    "The labels of `labels` that every table of `tables` has after `harmonise`, in `labels`' order."
+    have = [set(harmonise(t, labels, calm).label) for t in tables]
+    return [l for l in label_list(labels) if all(l in h for h in have)]
+
 # %% ../nbs/00_data.ipynb #135e759c
 EMOBOX_RAVDESS_FOLDS = [[1, 11, 20, 21], [4, 10, 12, 14], [8, 9, 19, 23], [3, 5, 7, 24], [2, 15, 16, 18], [6, 13, 17, 22]]
-
-# %% ../nbs/00_data.ipynb #22ae679d
 PROTOCOLS = ('random', 'speaker-kfold', 'loso', 'emobox')
+CROSS_CORPUS = 'cross-corpus'   # train on some corpora, test on others (below)
 
 # %% ../nbs/00_data.ipynb #210cbf92
 def _strata(df: pd.DataFrame) -> pd.Series:
@@ -324,7 +402,7 @@ def random_split(df: pd.DataFrame, test_size: float = 0.2, seed: int = 42) -> pd
 def speaker_kfold(df: pd.DataFrame, k: int = 5, seed: int = 42) -> pd.Series:
     "k folds grouped by speaker and stratified by label; every clip is tested exactly once."
     from sklearn.model_selection import StratifiedGroupKFold
-    if df.speaker.nunique() < k: raise ValueError(f'{df.speaker.nunique()} speakers cannot make {k} speaker folds')
+    if df.speaker.nunique() < k: raise CorpusError(f'{df.speaker.nunique()} speakers cannot make {k} speaker folds')
     f = np.full(len(df), -1)
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     for i, (_, test) in enumerate(cv.split(np.zeros(len(df)), _strata(df), df.speaker)): f[test] = i
@@ -339,19 +417,37 @@ def loso(df: pd.DataFrame) -> pd.Series:
 # %% ../nbs/00_data.ipynb #5388dc64
 def emobox_folds(df: pd.DataFrame) -> pd.Series:
     "EmoBox's 6 RAVDESS folds (test actors {1,11,20,21}, {4,10,12,14}, …)."
-    if set(df.dataset) != {'ravdess'}: raise ValueError('the emobox protocol is defined for RAVDESS alone')
+    if set(df.dataset) != {'ravdess'}:
+        raise CorpusError(f"the emobox protocol is defined for RAVDESS alone, not for {'+'.join(sorted(set(df.dataset)))}: use --protocol speaker-kfold or loso")
     actor = df.speaker.str.split('/').str[-1].astype(int)
     fold_of = {a: i for i, fold in enumerate(EMOBOX_RAVDESS_FOLDS) for a in fold}
     return pd.Series(actor.map(fold_of).to_numpy(), index=df.index, name='fold')
 
+# %% ../nbs/00_data.ipynb #de5cf580
+def cross_corpus(df: pd.DataFrame, test: Iterable[str]) -> pd.Series:
+    "Train on every clip of the other corpora (fold -1), test on every clip of the corpora named in `test` (fold 0)."
+    test = set(test); f = np.where(df.dataset.isin(test), 0, -1)
+    if f.min() == 0 or f.max() == -1: raise CorpusError(f"cross-corpus needs clips on both sides: test corpora {', '.join(sorted(test))}; "
+                                                        f"corpora here {', '.join(sorted(set(df.dataset)))}")
+    return pd.Series(f, index=df.index, name='fold')
+
 # %% ../nbs/00_data.ipynb #dd3c1683
-def make_folds(df: pd.DataFrame, protocol: str, k: int = 5, seed: int = 42, test_size: float = 0.2) -> pd.Series:
-    "Fold assignments for `protocol` (one of `PROTOCOLS`); the protocol is kept in `folds.attrs['protocol']`."
+def _check_speakers(df: pd.DataFrame, protocol: str) -> None:
+    "Refuse a speaker-independent `protocol` on corpora whose speakers are unknown."
+    if no := sorted(set(df.dataset[df.speaker_id.isna()])) if 'speaker_id' in df and protocol in PROTOCOLS[1:] else []:
+        raise CorpusError(f"protocol {protocol} keeps speakers apart, but the speakers of {', '.join(no)} are unknown (one folder "
+                          "per emotion): use --protocol random, or a CSV manifest with a speaker column")
+
+def make_folds(df: pd.DataFrame, protocol: str, k: int = 5, seed: int = 42, test_size: float = 0.2,
+               test: Iterable[str] = ()) -> pd.Series:
+    "Fold assignments for `protocol` (one of `PROTOCOLS` or `CROSS_CORPUS`); the protocol is kept in `folds.attrs['protocol']`."
+    _check_speakers(df, protocol)
     if protocol == 'random': f = random_split(df, test_size, seed)
     elif protocol == 'speaker-kfold': f = speaker_kfold(df, k, seed)
     elif protocol == 'loso': f = loso(df)
     elif protocol == 'emobox': f = emobox_folds(df)
-    else: raise ValueError(f'unknown protocol {protocol!r}; choose one of {", ".join(PROTOCOLS)}')
+    elif protocol == CROSS_CORPUS: f = cross_corpus(df, test)
+    else: raise CorpusError(f'unknown protocol {protocol!r}; choose one of {", ".join(PROTOCOLS + (CROSS_CORPUS,))}')
     f.attrs['protocol'] = protocol
     return f
 
@@ -361,12 +457,11 @@ def iter_folds(folds: pd.Series) -> Iterator[tuple[int, pd.Index, pd.Index]]:
     for f in sorted(set(folds) - {-1}):
         yield int(f), folds.index[folds != f], folds.index[folds == f]
 
-# %% ../nbs/00_data.ipynb #e0946c86
+# %% ../nbs/00_data.ipynb #7c6d0d77
 def _fail(msg: str):
     "Print `msg` as an error and exit with code 1 (no traceback)."
     raise click.ClickException(msg)
 
-# %% ../nbs/00_data.ipynb #7c6d0d77
 @click.command('list')
 @click.option('--data-root', 'root', type=click.Path(file_okay=False), default=None, help='Data root (default: $SER_NB_DATA or ~/.cache/ser_nb/datasets).')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON.')
@@ -382,23 +477,24 @@ def datasets_list(root: str | None = None, as_json: bool = False):
 # %% ../nbs/00_data.ipynb #222e1f22
 def _print_summary(title: str, s: dict) -> None:
     "The summary of one corpus, for people."
-    click.echo(f"{title}: {s['clips']} clips, {s['speakers']} speakers "
-               f"({', '.join(f'{v} {k}' for k, v in s['genders'].items())}), {s['duration_s']/60:.1f} min")
+    who = (f"{s['speakers']} speakers ({', '.join(f'{v} {k}' for k, v in s['genders'].items())})" if s['speakers']
+           else 'speakers unknown (one folder per emotion: only the random protocol applies)')
+    click.echo(f"{title}: {s['clips']} clips, {who}, {s['duration_s']/60:.1f} min")
     click.echo('clips per emotion: ' + ', '.join(f'{k} {v}' for k, v in s['emotions'].items()))
-    click.echo('clips per gender: ' + ', '.join(f'{k} {v}' for k, v in s['clips_per_gender'].items()))
-    click.echo('clips per speaker: ' + ', '.join(f"{k.split('/')[-1]} {v}" for k, v in s['clips_per_speaker'].items()))
+    if s['clips_per_gender']: click.echo('clips per gender: ' + ', '.join(f'{k} {v}' for k, v in s['clips_per_gender'].items()))
+    if s['clips_per_speaker']: click.echo('clips per speaker: ' + ', '.join(f"{k.split('/')[-1]} {v}" for k, v in s['clips_per_speaker'].items()))
     click.echo(f"skipped: {s['skipped']}")
     for x in s['skipped_examples']: click.echo(f"  {x['path']}: {x['reason']}")
 
 # %% ../nbs/00_data.ipynb #0d092608
 @click.command('summary')
-@click.option('--dataset', required=True, type=click.Choice(list(DATASETS)), help='Which corpus.')
+@click.option('--dataset', required=True, help=f"A corpus: {', '.join(DATASETS)}, a CSV manifest or a folder of emotion folders.")
 @click.option('--data-root', 'root', type=click.Path(file_okay=False), default=None, help='Data root (default: $SER_NB_DATA or ~/.cache/ser_nb/datasets).')
 @click.option('--json', 'as_json', is_flag=True, help='Print one JSON object.')
 def datasets_summary(dataset: str, root: str | None = None, as_json: bool = False):
     "Clips, speakers, clips per emotion/speaker/gender, total duration, skipped files."
     try: df = load_metadata(dataset, root)
-    except FileNotFoundError as e: _fail(str(e))
+    except (FileNotFoundError, CorpusError) as e: _fail(str(e))
     s = summarise(df)
     if as_json: return click.echo(json.dumps(s, indent=2))
-    _print_summary(DATASETS[dataset].title, s)
+    _print_summary(DATASETS[dataset].title if dataset in DATASETS else f'{corpus_name(dataset)} ({dataset})', s)

@@ -15,7 +15,7 @@ from .whisper import load_whisper_base_encoder, whisper_weights_version
 
 # %% auto #0
 __all__ = ['POOLS', 'WHISPER_NAMES', 'Encoder', 'WhisperSpeechEncoder', 'HFSpeechEncoder', 'get_encoder', 'whisper_embed',
-           'whisper_embed_batch', 'wav2vec2_embed', 'EmbeddingSpec', 'time_encoder']
+           'whisper_embed_batch', 'wav2vec2_embed', 'trim_edges', 'EmbeddingSpec', 'time_encoder']
 
 # %% ../nbs/06b_encoders.ipynb #f4fc5dd7
 POOLS = ('none', 'mean', 'mean_std')  # FeatureSpec.pooling's spelling
@@ -275,6 +275,15 @@ def wav2vec2_embed(y: np.ndarray, sr: int, model: str | os.PathLike = 'facebook/
     "wav2vec 2.0 per-layer embeddings of one clip, (n_layers + 1, hidden_size); `model` a hub id or local folder."
     return _cached_encoder(str(model)).embed(y, sr, layers=layers, pool=pool)
 
+# %% ../nbs/06b_encoders.ipynb #a7e1c0d2
+def trim_edges(y: np.ndarray, sr: int, top_db: float | None, min_s: float = 0.5) -> np.ndarray:
+    "`y` without leading and trailing silence quieter than `top_db` below its loudest frame; `y` itself when `top_db` is None or under `min_s` would remain."
+    if top_db is None: return y
+    from ser_nb.preprocess import trim_silence
+    t = trim_silence(y, sr, top_db=top_db)
+    return t if len(t) >= min_s * sr else y
+
+
 # %% ../nbs/06b_encoders.ipynb #f5db75b4
 @dataclass(frozen=True)
 class EmbeddingSpec:
@@ -284,6 +293,7 @@ class EmbeddingSpec:
     pool: str = 'mean'                  # 'mean' or 'mean_std' (a cache holds fixed-size arrays)
     name: str = ''                      # display name; default '<encoder>-<pool>'
     sr: int = SAMPLE_RATE               # the store loads audio at this rate
+    trim_db: float | None = None        # cut leading/trailing silence this far below the loudest frame first (None: keep)
 
     def __post_init__(self):
         if self.pool not in ('mean', 'mean_std'): raise ValueError(f"EmbeddingSpec.pool must be 'mean' or 'mean_std', got {self.pool!r}")
@@ -298,12 +308,13 @@ class EmbeddingSpec:
     @property
     def key(self) -> str:
         "Stable cache key: encoder key (weights + front end) + layers + pooling."
-        h = hashlib.sha1(f"{self.get_encoder().key}|{self.layers}|{self.pool}".encode()).hexdigest()[:12]
+        trim = "" if self.trim_db is None else f"|trim{self.trim_db:g}"   # untrimmed specs keep their old keys
+        h = hashlib.sha1(f"{self.get_encoder().key}|{self.layers}|{self.pool}{trim}".encode()).hexdigest()[:12]
         return f"emb-{re.sub(r'[^A-Za-z0-9_.-]+', '_', self.name)}-{h}"
 
     def featurise(self, y: np.ndarray, sr: int) -> np.ndarray:
         "Embeddings of one clip, float32 `(L, D)` (`'mean'`) or `(L, 2D)` (`'mean_std'`)."
-        return self.get_encoder().embed(y, sr, layers=self.layers, pool=self.pool)
+        return self.get_encoder().embed(trim_edges(y, sr, self.trim_db), sr, layers=self.layers, pool=self.pool)
 
 # %% ../nbs/06b_encoders.ipynb #90e66dae
 @patch(as_prop=True)
@@ -316,7 +327,8 @@ def example_shape(self: EmbeddingSpec) -> tuple[int, int]:
 @patch
 def to_dict(self: EmbeddingSpec) -> dict:
     "The spec as plain JSON-able values."
-    return dict(encoder=self.encoder, layers=list(self.layers) if self.layers else None, pool=self.pool, name=self.name, sr=self.sr)
+    return dict(encoder=self.encoder, layers=list(self.layers) if self.layers else None, pool=self.pool, name=self.name, sr=self.sr,
+                trim_db=self.trim_db)
 
 # %% ../nbs/06b_encoders.ipynb #ff37b14f
 def _best_of(repeat: int, fn) -> tuple[float, float]:

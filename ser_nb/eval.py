@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import click
 from .core import atomic_write, default_jobs
-from .data import make_folds, iter_folds, PROTOCOLS
+from .data import make_folds, iter_folds, PROTOCOLS, CROSS_CORPUS, CorpusError, corpus_name
 from .recipes import Recipe, get_recipe, get_family
-from .train import FoldResult, recipe_metadata
+from .train import FoldResult, recipe_metadata, on_corpora, corpus_specs
 
 # %% auto #0
 __all__ = ['METRICS', 'ua', 'scores', 'per_class', 'confusion', 'evaluate', 'summarise_folds', 'plot_confusion', 'run_metrics',
-           'run_recipe', 'report_markdown', 'write_outputs', 'plot_run_confusion', 'run_cmd', 'load_runs',
-           'is_transductive', 'results_table', 'markdown_table']
+           'run_protocol', 'run_recipe', 'report_markdown', 'write_outputs', 'plot_run_confusion', 'run_dir', 'run_cmd',
+           'load_runs', 'is_transductive', 'results_table', 'markdown_table']
 
 # %% ../nbs/06_eval.ipynb #f9aa9072
 METRICS = ('wa', 'ua', 'macro_f1')
@@ -81,38 +81,56 @@ def plot_confusion(cm: pd.DataFrame, ax=None, title: str = '', fmt: str = '.2f')
 
 # %% ../nbs/06_eval.ipynb #3bdaf18d
 def _subset_speakers(meta: pd.DataFrame, n: int | None) -> pd.DataFrame:
-    "The clips of the first `n` speakers of each corpus (sorted), for quick runs; all when `n` is None."
+    "The clips of the first `n` speakers of each corpus (sorted), for quick runs; all when `n` is None (or the speakers unknown)."
     if not n: return meta
-    keep = meta.groupby('dataset').speaker.apply(lambda s: sorted(s.unique())[:n]).explode()
-    out = meta[meta.speaker.isin(set(keep))].reset_index(drop=True)
+    known = meta.speaker_id.notna() if 'speaker_id' in meta else pd.Series(True, index=meta.index)
+    keep = meta[known].groupby('dataset').speaker.apply(lambda s: sorted(s.unique())[:n]).explode()
+    out = meta[~known | meta.speaker.isin(set(keep))].reset_index(drop=True)
     out.attrs = meta.attrs
     return out
 
 # %% ../nbs/06_eval.ipynb #1d1761c6
-def run_metrics(recipe: Recipe, protocol: str, data, rows: list[dict], clips: pd.DataFrame, **kw) -> dict:
+def run_metrics(recipe: Recipe, protocol: str, data, rows: list[dict], clips: pd.DataFrame, test_datasets: Sequence[str] = (), **kw) -> dict:
     "The `metrics.json` dict of a finished run (`kw`: epochs_cap, seed, speakers_subset, seconds, command, extras)."
     mean, std = summarise_folds(rows)
-    return dict(recipe=recipe.name, report=recipe.report, protocol=protocol, datasets=list(recipe.datasets),
+    c = data.clips; known = c.speaker_id.notna() if 'speaker_id' in c else pd.Series(True, index=c.index)
+    paths = {corpus_name(s): s for s in [*recipe.datasets, *corpus_specs(test_datasets)] if corpus_name(s) != s}
+    return dict(recipe=recipe.name, report=recipe.report, protocol=protocol, datasets=[corpus_name(d) for d in recipe.datasets],
+                test_datasets=[corpus_name(d) for d in test_datasets], **({'corpus_paths': paths} if paths else {}),
                 transductive=recipe.transductive, folds=rows, mean=mean, std=std,
                 n_train=int(np.mean([r['n_train'] for r in rows])), n_test=int(sum(r['n_test'] for r in rows)),
-                n_clips=len(data.clips), n_speakers=int(data.clips.speaker.nunique()), labels=list(recipe.label_names),
+                n_clips=len(c), n_speakers=int(c.speaker[known].nunique()), labels=list(recipe.label_names),
+                **({'speakers_unknown': sorted(set(c.dataset[~known]))} if not known.all() else {}),
                 per_class=per_class(clips.label, clips.pred, recipe.label_names).round(4).reset_index().to_dict('records'),
                 published=recipe.published, skipped=len(data.skipped), **kw,
                 machine=f'{platform.machine()}, {os.cpu_count()} cores', recipe_settings=recipe.to_dict())
 
 # %% ../nbs/06_eval.ipynb #f26aa8f9
+def run_protocol(recipe: Recipe, protocol: str | None, test_datasets: Sequence[str] = ()) -> str:
+    "The protocol of a run: cross-corpus where test corpora are named, else `protocol`, else the recipe's own."
+    if test_datasets and protocol not in (None, CROSS_CORPUS):
+        raise CorpusError(f'test corpora (--test-dataset) make the protocol {CROSS_CORPUS}, not {protocol}: drop --protocol')
+    protocol = CROSS_CORPUS if test_datasets else protocol or recipe.protocol
+    if protocol == CROSS_CORPUS and not test_datasets: raise CorpusError(f'the {CROSS_CORPUS} protocol needs test corpora (--test-dataset)')
+    if protocol not in PROTOCOLS + (CROSS_CORPUS,): raise CorpusError(f'unknown protocol {protocol!r}; choose one of {", ".join(PROTOCOLS)}')
+    return protocol
+
+# %% ../nbs/06_eval.ipynb #cd67b863
 def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | None = None, root=None,
                out: str | os.PathLike | None = None, epochs: int | None = None, seed: int = 42, cache_dir=None,
                jobs: int = 1, max_folds: int | None = None, speakers: int | None = None, progress: bool = True,
-               verbose: int | None = None, command: str | None = None) -> dict:
-    "Fit and evaluate `recipe` under `protocol` (default: its report's) fold by fold; write the results to `out`."
-    recipe = get_recipe(recipe); fam = get_family(recipe.kind); protocol = protocol or recipe.protocol
-    if protocol not in PROTOCOLS: raise ValueError(f'unknown protocol {protocol!r}; choose one of {", ".join(PROTOCOLS)}')
+               verbose: int | None = None, command: str | None = None, datasets: Sequence[str] = (),
+               test_datasets: Sequence[str] = ()) -> dict:
+    "Fit and evaluate `recipe` under `protocol` fold by fold, on `datasets` (default: its own) or across to `test_datasets`; write the results to `out`."
+    recipe = get_recipe(recipe); protocol = run_protocol(recipe, protocol, test_datasets)
     t0, out = time.time(), Path(out) if out else None
-    meta = _subset_speakers(recipe_metadata(recipe, root), speakers)
+    recipe, meta = on_corpora(recipe, datasets, test_datasets, root)
+    fam, k, test = get_family(recipe.kind), folds or recipe.folds, [corpus_name(d) for d in test_datasets]
+    meta = _subset_speakers(meta, speakers)
+    make_folds(meta, protocol, k=k, seed=seed, test=test)    # fails here, before the features, if the corpora cannot follow it
     data = fam.load_data(recipe, meta, cache_dir=cache_dir, jobs=jobs, seed=seed, progress=progress)
     t_feat = time.time() - t0
-    fa = make_folds(data.clips, protocol, k=folds or recipe.folds, seed=seed)
+    fa = make_folds(data.clips, protocol, k=k, seed=seed, test=test)
     fold_ids = [f for f, _, _ in iter_folds(fa)][:max_folds]
     results = []
     for f in fold_ids:
@@ -120,7 +138,7 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
         results.append(fam.fit_fold(recipe, data, f, fa, seed=seed, epochs=epochs, verbose=verbose, workdir=out))
         if out: results[-1].save(out/'bundles'/f'fold{f}')
     clips = pd.concat([r.clip_predictions() for r in results], ignore_index=True)
-    m = run_metrics(recipe, protocol, data, [evaluate(r) for r in results], clips, epochs_cap=epochs, seed=seed,
+    m = run_metrics(recipe, protocol, data, [evaluate(r) for r in results], clips, test_datasets, epochs_cap=epochs, seed=seed,
                     speakers_subset=speakers, seconds=dict(features=round(t_feat, 1), total=round(time.time() - t0, 1)),
                     command=command, **(fam.metrics(data, results) if fam.metrics else {}))
     if out: write_outputs(m, clips, out, curves=fam.figure(results, m) if fam.figure else None)
@@ -135,8 +153,12 @@ def _ms(m: dict, k: str) -> str: return f"{_pct(m['mean'][k])} ± {_pct(m['std']
 def _md_settings(m: dict) -> list[str]:
     "The lines of `report.md` that say how the model was made."
     r = m['recipe_settings']; s = r['settings']
+    if r.get('kind') == 'handcrafted':
+        return [f"- features: ser_nb's own descriptors ({m.get('n_descriptors', '?')} numbers per clip); settings `{s}`"]
     if r.get('kind') != 'keras':
-        return [f"- encoder `{m.get('encoder')}` (frozen, mean-pooled per layer); settings `{s}`"]
+        pool = 'mean and standard deviation' if s.get('pool') == 'mean_std' else 'mean'
+        trim = f", silent edges trimmed at {s['trim_db']:g} dB" if s.get('trim_db') is not None else ''
+        return [f"- encoder `{m.get('encoder')}` (frozen, {pool} pooled per layer{trim}); settings `{s}`"]
     es = f"early stopping {s['early_stopping']} from epoch {s['min_epochs']}" if s.get('early_stopping') else 'no early stopping'
     return [f"- features: `{s['spec']}`; augmentation: `{s['augment']}`; model: `{s['model']}`",
             f"- loss `{s['loss']}` {s['loss_kw'] or ''}; optimiser {s['optimizer']} lr {s['learning_rate']}; batch {s['batch_size']}; "
@@ -147,11 +169,13 @@ def _md_head(m: dict) -> list[str]:
     "Title, corpora, settings, protocol and the result table of `report.md`."
     pub = m.get('published') or {}
     lines = [f"# {m['recipe']} — report {m['report']}, protocol `{m['protocol']}`", '', m['recipe_settings']['description'], '',
-             f"- corpora: {', '.join(m['datasets'])}; {m['n_clips']} clips, {m['n_speakers']} speakers"
+             f"- corpora: {', '.join(m['datasets'])}" + (f"; tested on {', '.join(m['test_datasets'])}" if m.get('test_datasets') else '')
+             + f"; {m['n_clips']} clips, {m['n_speakers']} speakers"
              + (f" (first {m['speakers_subset']} speakers per corpus)" if m.get('speakers_subset') else ''),
              f"- labels: {', '.join(m['labels'])}", *_md_settings(m),
              f"- protocol `{m['protocol']}`: {len(m['folds'])} fold(s); seed {m['seed']}; command: `{m.get('command') or ''}`",
              f"- wall time {m['seconds']['total']:.0f} s (features {m['seconds']['features']:.0f} s) on {m['machine']}"]
+    if m.get('speakers_unknown') and m['protocol'] == 'random': lines.append(f"- speakers unknown in {', '.join(m['speakers_unknown'])}: train and test may share voices")
     if m.get('transductive'): lines.append('- **transductive**: each test speaker is normalised with statistics of its own test clips')
     lines += ['', '## Result', '', '| | WA | UA | macro-F1 |', '|---|---|---|---|',
               f"| ours (mean ± std over folds) | {_ms(m, 'wa')} | {_ms(m, 'ua')} | {_ms(m, 'macro_f1')} |"]
@@ -173,12 +197,12 @@ def _md_folds(m: dict) -> list[str]:
     return lines
 
 # %% ../nbs/06_eval.ipynb #c85ef627
-def report_markdown(m: dict) -> str:
-    "The `report.md` of a run."
+def report_markdown(m: dict, curves: bool = True) -> str:
+    "The `report.md` of a run (`curves`: link the family's `curves.png`)."
     lines = _md_head(m) + _md_folds(m)
     lines += ['', '## Per class (clips of all folds)', '', '| class | precision | recall | F1 | support |', '|---|---|---|---|---|']
     lines += [f"| {c['class']} | {_pct(c['precision'])} | {_pct(c['recall'])} | {_pct(c['f1'])} | {c['support']} |" for c in m['per_class']]
-    return '\n'.join(lines + ['', '![confusion](confusion.png)', '', '![curves](curves.png)', ''])
+    return '\n'.join(lines + ['', '![confusion](confusion.png)', ''] + (['![curves](curves.png)', ''] if curves else []))
 
 # %% ../nbs/06_eval.ipynb #98a309d9
 def write_outputs(m: dict, clips: pd.DataFrame, out: str | os.PathLike, curves=None) -> None:
@@ -187,7 +211,7 @@ def write_outputs(m: dict, clips: pd.DataFrame, out: str | os.PathLike, curves=N
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/'metrics.json', json.dumps(m, indent=1))
-    (out/'report.md').write_text(report_markdown(m))
+    (out/'report.md').write_text(report_markdown(m, curves is not None))
     clips.to_csv(out/'predictions.csv', index=False)
     fig = plot_run_confusion(clips, m['labels'], f"{m['recipe']} · {m['protocol']} · UA {_pct(m['mean']['ua'])}")
     fig.savefig(out/'confusion.png', dpi=110); plt.close(fig)
@@ -203,31 +227,51 @@ def plot_run_confusion(clips: pd.DataFrame, labels: Sequence[str], title: str = 
     fig.suptitle(title); fig.tight_layout()
     return fig
 
+# %% ../nbs/06_eval.ipynb #bc68308e
+def run_dir(recipe: Recipe, protocol: str, datasets: Sequence[str] = (), test_datasets: Sequence[str] = ()) -> str:
+    "The default output folder of a run: `runs/RECIPE-PROTOCOL`, with the corpora named where they are not the recipe's own."
+    if not datasets and not test_datasets: return f'runs/{recipe.name}-{protocol}'
+    names = lambda ds: '+'.join(dict.fromkeys(corpus_name(d) for d in ds))
+    return f'runs/{recipe.name}-{names(datasets or recipe.datasets)}-' + (f'to-{names(test_datasets)}' if test_datasets else protocol)
+
 # %% ../nbs/06_eval.ipynb #7af11d8f
 @click.command('run')
 @click.argument('recipe')
 @click.option('--protocol', type=click.Choice(PROTOCOLS), default=None, help="Evaluation protocol (default: the recipe's report's own).")
+@click.option('--dataset', 'datasets', multiple=True, help="Corpus to use instead of the recipe's: a name, a CSV manifest or a folder of emotion folders (repeatable).")
+@click.option('--test-dataset', 'test_datasets', multiple=True, help='Cross-corpus: train on every clip of the --dataset corpora, test on every clip of this one (repeatable).')
 @click.option('--folds', type=int, default=None, help='k for speaker-kfold (default: the recipe\'s, 5).')
 @click.option('--data-root', 'root', type=click.Path(file_okay=False), default=None, help='Data root (default: $SER_NB_DATA or ~/.cache/ser_nb/datasets).')
-@click.option('--out', type=click.Path(file_okay=False), default=None, help='Output folder (default: runs/RECIPE-PROTOCOL).')
+@click.option('--out', type=click.Path(file_okay=False), default=None, help='Output folder (default: runs/RECIPE-PROTOCOL, with the corpora where --dataset or --test-dataset name them).')
 @click.option('--epochs', type=click.IntRange(min=1), default=None, help="Cap on the number of epochs (at most the recipe's; quick runs).")
 @click.option('--seed', type=int, default=42, show_default=True)
 @click.option('--cache-dir', type=click.Path(file_okay=False), default=None, help='Feature cache (default: $SER_NB_CACHE/features, i.e. ~/.cache/ser_nb/features).')
 @click.option('--jobs', type=click.IntRange(min=1), default=None, help='Parallel feature extraction jobs.  [default: all cores]')
 @click.option('--max-folds', type=int, default=None, help='Run only the first N folds (quick runs).')
 @click.option('--speakers', type=int, default=None, help='Use only the first N speakers of each corpus (quick runs).')
-def run_cmd(recipe, protocol, folds, root, out, epochs, seed, cache_dir, jobs, max_folds, speakers):
+def run_cmd(recipe, protocol, datasets, test_datasets, folds, root, out, epochs, seed, cache_dir, jobs, max_folds, speakers):
     "Train and evaluate RECIPE end to end; write metrics.json, report.md, confusion.png, curves.png and bundles."
     try: r = get_recipe(recipe)
     except KeyError as e: raise click.ClickException(str(e.args[0]))
-    protocol = protocol or r.protocol
-    out = out or f'runs/{r.name}-{protocol}'
     cmd = 'ser_nb run ' + ' '.join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else f'ser_nb run {recipe}'
-    try: m = run_recipe(r, protocol, folds, root, out, epochs, seed, cache_dir, jobs or default_jobs(), max_folds, speakers, command=cmd)
-    except FileNotFoundError as e: raise click.ClickException(str(e))
+    try:
+        protocol = run_protocol(r, protocol, test_datasets)
+        out = out or run_dir(r, protocol, datasets, test_datasets)
+        m = run_recipe(r, protocol, folds, root, out, epochs, seed, cache_dir, jobs or default_jobs(), max_folds, speakers, command=cmd,
+                       datasets=datasets, test_datasets=test_datasets)
+    except (FileNotFoundError, CorpusError) as e: raise click.ClickException(str(e))
+    _echo_run(m, out, bool(datasets or test_datasets))
+
+# %% ../nbs/06_eval.ipynb #d96bd5f6
+def _echo_run(m: dict, out: str, corpora: bool) -> None:
+    "What `ser_nb run` prints at the end: the scores, the report's number, the corpora and labels where they were chosen, the files."
     click.echo(f"{m['recipe']} [{m['protocol']}, {len(m['folds'])} fold(s), {m['n_test']} test clips]: WA {_ms(m, 'wa')}  "
                f"UA {_ms(m, 'ua')}  macro-F1 {_ms(m, 'macro_f1')}  ({m['seconds']['total']:.0f} s)" + ('  [transductive]' if m['transductive'] else ''))
     if m.get('published'): click.echo(f"report {m['report']} published: {m['published']['metric']} {_pct(m['published']['value'])} ({m['published']['protocol']})")
+    if corpora: click.echo(f"corpora: {'+'.join(m['datasets'])}" + (f", tested on {'+'.join(m['test_datasets'])}" if m['test_datasets'] else '')
+                           + f"; labels (the emotions they share): {', '.join(m['labels'])}")
+    if m.get('speakers_unknown') and m['protocol'] == 'random': click.echo(f"note: the speakers of {', '.join(m['speakers_unknown'])} are unknown (one folder per emotion): "
+                                             'only the random protocol applies, and its train and test clips may share voices')
     click.echo(f'wrote {out}/metrics.json, report.md, confusion.png, curves.png, bundles/')
 
 # %% ../nbs/06_eval.ipynb #29506222
@@ -241,20 +285,34 @@ def is_transductive(m: dict) -> bool:
     return bool(m.get('transductive', (m['recipe_settings'].get('options') or {}).get('speaker_norm', False)))
 
 # %% ../nbs/06_eval.ipynb #225fc8e3
-_RESULT_COLUMNS = ['recipe', 'report: its accuracy', 'protocol × folds', 'UA', 'WA', 'macro-F1', 'transductive', 'command', 's']
+_RESULT_COLUMNS = ['recipe', 'corpora', 'report: its accuracy', 'protocol × folds', 'UA', 'WA', 'macro-F1', 'vs report',
+                   'transductive', 'command', 's']
+
+def _corpora(m: dict) -> str:
+    "The corpora of a run: 'a + b', or 'a + b → c' for a cross-corpus run."
+    tr, te = m.get('datasets') or [], m.get('test_datasets') or []
+    return ' + '.join(tr) + (' → ' + ' + '.join(te) if te else '')
+
+def _vs_report(m: dict) -> str:
+    "Accuracy (WA) minus the report's published accuracy, in points, on the report's own ground (its random split)."
+    pub = m.get('published') or {}
+    if not pub or m['protocol'] != 'random' or pub.get('metric') != 'accuracy': return ''
+    return f"{100 * (m['mean']['wa'] - pub['value']):+.1f}"
 
 def results_table(runs: list[dict]) -> pd.DataFrame:
-    "One row per run: recipe, the report's number, protocol × folds, UA / WA / macro-F1 (%), transductive, command."
+    "One row per run, by report, inductive rows first: recipe, corpora, the report's number, protocol × folds, UA / WA / macro-F1 (%), WA minus the report's accuracy on its own ground, transductive, command."
     def ms(m, k): return f"{_pct(m['mean'][k])} ± {_pct(m['std'][k])}" if len(m['folds']) > 1 else _pct(m['mean'][k])
     rows = []
     for m in runs:
         pub = m.get('published') or {}
         cap = f", ≤{m['epochs_cap']} ep" if m.get('epochs_cap') else ''
-        rows.append({'recipe': m['recipe'], 'report: its accuracy': f"{m['report']}: " + (_pct(pub['value']) if pub else '—'),
+        rows.append({'recipe': m['recipe'], 'corpora': _corpora(m), 'report: its accuracy': f"{m['report']}: " + (_pct(pub['value']) if pub else '—'),
                      'protocol × folds': f"{m['protocol']} ×{len(m['folds'])}{cap}", 'UA': ms(m, 'ua'), 'WA': ms(m, 'wa'),
-                     'macro-F1': ms(m, 'macro_f1'), 'transductive': 'yes' if is_transductive(m) else '',
+                     'macro-F1': ms(m, 'macro_f1'), 'vs report': _vs_report(m), 'transductive': 'yes' if is_transductive(m) else '',
                      'command': m.get('command') or '', 's': round(m['seconds']['total'])})
-    return pd.DataFrame(rows, columns=_RESULT_COLUMNS)
+    df = pd.DataFrame(rows, columns=_RESULT_COLUMNS)
+    key = df['report: its accuracy'].str[:3] + df.transductive + df.recipe + df['protocol × folds']
+    return df.iloc[key.argsort(kind='stable')].reset_index(drop=True)
 
 # %% ../nbs/06_eval.ipynb #d1c6a7e1
 def markdown_table(df: pd.DataFrame) -> str:

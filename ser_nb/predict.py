@@ -17,7 +17,7 @@ __all__ = ['SPEECH_SR', 'SPEECH_FLOOR_DB', 'VOICING_MIN', 'PITCH_RANGE', 'MIN_SP
            'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'find_audio', 'frames', 'voicing', 'speech_frames',
            'has_speech', 'stream_audio', 'iter_windows', 'error_line', 'predict_proba', 'timeline', 'model_sr',
            'predict_path', 'ModelError', 'load_predictor', 'predict_many', 'workers', 'plot_timeline', 'save_plot',
-           'predict_cmd']
+           'usable_predictor', 'predict_cmd']
 
 # %% ../nbs/08_predict.ipynb #eda5f039
 _ALIASES = {'AIFF': ('.aif', '.aifc'), 'OGG': ('.oga', '.opus'), 'WAV': ('.wave',)}
@@ -184,13 +184,15 @@ class ModelError(click.ClickException):
 _LOADED: dict = {}
 
 def load_predictor(model: str | os.PathLike | None = None, trust_pickle: bool | None = None):
-    "The predictor of bundle folder `model` (any family), or the packaged default model; loaded once per process. `trust_pickle`: default $SER_NB_TRUST_PICKLE == '1'."
+    "The predictor of bundle folder (or ONNX file) `model`, or the packaged default model; loaded once per process. `trust_pickle`: default $SER_NB_TRUST_PICKLE == '1'."
     key = str(model) if model else None
     if key not in _LOADED:
         if key is None:
             try: load = import_string('ser_nb.default_model:load_default_model')
             except ImportError as e: raise ModelError(f'no packaged default model in this ser_nb ({e}); pass --model BUNDLE') from None
             _LOADED[key] = load()
+        elif key.lower().endswith('.onnx'):   # an ONNX file from `ser_nb export` (chapter 08a): onnxruntime, no TensorFlow
+            _LOADED[key] = import_string('ser_nb.onnx:load_onnx')(key)
         else:
             from ser_nb.train import load_bundle
             trust = os.environ.get('SER_NB_TRUST_PICKLE') == '1' if trust_pickle is None else trust_pickle
@@ -301,7 +303,7 @@ def _echo_text(preds: list[dict], errors: list[dict], top: int) -> None:
     for e in errors: click.echo(f"error: {e['reason']}", err=True)
 
 # %% ../nbs/08_predict.ipynb #c909439c
-def _usable(model_path):
+def usable_predictor(model_path):
     "The loaded predictor, or a one-line `ModelError` (exit 2): unloadable, or needing a speaker's clips."
     try: pred = load_predictor(model_path)
     except ModelError: raise
@@ -314,7 +316,7 @@ def _usable(model_path):
 # %% ../nbs/08_predict.ipynb #d707e623
 @click.command('predict', epilog=EXIT_CODES)
 @click.argument('audio', nargs=-1, required=True, type=click.Path())
-@click.option('--model', 'model_path', type=click.Path(), default=None, help='A model bundle folder (from ser_nb run: RUN/bundles/fold0). Default: the packaged default model.')
+@click.option('--model', 'model_path', type=click.Path(), default=None, help='A model bundle folder (from ser_nb run: RUN/bundles/fold0) or an ONNX file from ser_nb export. Default: the packaged default model.')
 @click.option('--top', type=click.IntRange(min=1), default=3, show_default=True, help='How many emotions to show per file.')
 @click.option('--json', 'as_json', is_flag=True, help='Print JSON: model, labels, predictions, errors.')
 @click.option('--timeline', is_flag=True, help='Also predict every window of --window s every --hop s.')
@@ -330,7 +332,7 @@ def predict_cmd(audio, model_path, top, as_json, timeline, window, hop, plot, jo
     if hop > window: raise click.BadParameter(f'{hop} is longer than --window {window}', param_hint="'--hop'")
     try: files = find_audio(audio)
     except NoAudioError as e: raise click.UsageError(str(e))
-    pred = _usable(model_path)
+    pred = usable_predictor(model_path)
     with workers(scheduler, jobs or default_jobs()) as pool:
         res = predict_many(model_path, files, pool, with_timeline=timeline or bool(plot), window=window, hop=hop)
     preds, errors = [r['ok'] for r in res if 'ok' in r], [r['error'] for r in res if 'error' in r]

@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 import soundfile as sf
@@ -278,6 +278,7 @@ def clip_windows(clips: Iterable[tuple[str, np.ndarray]], # (clip_id, mono audio
 # %% ../nbs/01a_preprocess.ipynb #2d5ed2a0
 def strict_from_dict(cls, d: dict, what: str):
     "`cls(**d)` for a dataclass, refusing keys it does not have (a typo must not fall back to a default)."
+    if not isinstance(d, Mapping): raise TypeError(f"{what}: expected a mapping of field names to values, got {type(d).__name__} {d!r:.60}")
     unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
     if unknown: raise ValueError(f"unknown {what}: {sorted(unknown)}")
     return cls(**d)

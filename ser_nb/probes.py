@@ -33,25 +33,39 @@ class ProbeSettings:
     inner_folds: int = 4
     fusion: str | None = None           # a FeatureSpec preset concatenated to the embeddings
     n_estimators: int = 500             # Random Forest trees
+    pool: str = 'mean'                  # frames pooled by 'mean' or 'mean_std' (mean and standard deviation)
+    trim_db: float | None = None        # trim leading/trailing silence first (chapter 06b's trim_edges); None: keep
 
 # %% ../nbs/06c_probes.ipynb #c80080cd
 def probe_recipes() -> list[Recipe]:
     "The probe recipes (registered through `ser_nb.recipes.RECIPE_SOURCES`)."
     rav = dict(datasets=('ravdess',), labels='ravdess8', kind='embedding', si_protocol='emobox', protocol='emobox')
     P = ProbeSettings
+    strong = P(layers='all', pool='mean_std', trim_db=30., Cs=(0.003, 0.01, 0.03))
+    p002 = dict(metric='accuracy', value=0.6389, protocol="random 80/20 (288 test clips); the report's best model, CNN+LSTM")
+    p003 = dict(metric='accuracy', value=0.641, protocol='random 80/20 on full CREMA-D (7442 clips)')
     return [
         Recipe('wav2vec_rf', '002', 'mean-pooled last-layer encoder embeddings + Random Forest (500 trees); wav2vec2-base when '
                '$SER_NB_WAV2VEC2 names its weights, else Whisper-base', settings=P('$SER_NB_WAV2VEC2|whisper-base', 'rf', 'last'),
                **(rav | dict(protocol='random')), published=dict(metric='accuracy', value=0.4861, protocol='random 80/20 (288 test clips)'),
                notes='The report fed wav2vec2-base frame embeddings to a default Random Forest; we mean-pool the last layer.'),
-        Recipe('whisper_probe', '002', 'Whisper-base per-layer mean-pooled embeddings + class-weighted logistic regression; '
-               'layer and C chosen by inner CV on the training speakers', settings=P(), **rav),
+        Recipe('whisper_probe', '002', "Whisper-base's hidden states of the clip without its silent edges, each pooled by mean and "
+               'standard deviation, all concatenated + class-weighted logistic regression (C by inner CV on the training speakers)',
+               settings=strong, **rav, published=p002,
+               notes='Under the random protocol this is report 002 on its own ground; EmoBox folds are the speaker-independent test.'),
+        Recipe('whisper_probe_layers', '002', 'the first whisper_probe: per-layer mean-pooled embeddings of the untrimmed clip + '
+               'class-weighted logistic regression; layer and C chosen by inner CV on the training speakers', settings=P(), **rav),
         Recipe('whisper_probe_sn', '002', "whisper_probe + per-speaker normalisation (transductive: test speakers' unlabelled "
                'clips give their statistics)', settings=P(), speaker_norm=True, **rav),
         Recipe('whisper_probe_fusion', '002', 'whisper_probe_sn fused with the handcrafted pooled160 vector (transductive '
                'speaker normalisation)', settings=P(fusion='pooled160'), speaker_norm=True, **rav),
-        Recipe('whisper_probe_crema', '003', 'whisper_probe on the CREMA-D subset, 6 classes, 5 folds by speaker', settings=P(),
-               **(rav | dict(datasets=('crema-d',), labels='crema6', si_protocol='speaker-kfold', protocol='speaker-kfold'))),
+        Recipe('whisper_probe_crema', '003', 'whisper_probe on CREMA-D, 6 classes', settings=strong, published=p003,
+               **(rav | dict(datasets=('crema-d',), labels='crema6', si_protocol='speaker-kfold', protocol='speaker-kfold')),
+               notes='Under the random protocol this is report 003 on its own ground; 5 folds by speaker are the speaker-independent test.'),
+        Recipe('whisper_probe_000', '000', 'whisper_probe on RAVDESS + CREMA-D in the 7 emotions of report 000', settings=strong,
+               datasets=('ravdess', 'crema-d'), labels='ekman7', kind='embedding', protocol='random', si_protocol='speaker-kfold',
+               published=dict(metric='accuracy', value=0.74, protocol='random split (the report does not say of what)'),
+               notes='Report 000 on its own ground (random split); 5 folds by speaker are the speaker-independent test.'),
         Recipe('default_whisper', '002', "the packaged default model: Whisper-base's hidden states, all mean-pooled and concatenated, "
                '+ class-weighted logistic regression (C by inner CV on the training speakers), on RAVDESS + CREMA-D in their 6 shared '
                'emotions; no speaker normalisation', settings=P(layers='all', Cs=(0.0003, 0.001, 0.003, 0.01), inner_folds=3), kind='embedding',
@@ -69,11 +83,11 @@ def resolve_encoder(name: str) -> str:
 
 # %% ../nbs/06c_probes.ipynb #f08a4c2f
 def corpus_embeddings(meta: pd.DataFrame, encoder: str = 'whisper-base', cache_dir=None, n_jobs: int = 1,
-                      progress: bool = True) -> tuple[np.ndarray, pd.DataFrame, list]:
-    "Per-layer mean-pooled embeddings `(n_clips, L, D)` of `meta`'s clips, the clips kept and the skipped files."
+                      progress: bool = True, pool: str = 'mean', trim_db: float | None = None) -> tuple[np.ndarray, pd.DataFrame, list]:
+    "Per-layer pooled embeddings `(n_clips, L, D)` (`2D` for 'mean_std') of `meta`'s clips, the clips kept and the skipped files."
     from ser_nb.encoders import EmbeddingSpec
     from ser_nb.store import extract
-    res = extract(meta, EmbeddingSpec(encoder, pool='mean'), cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    res = extract(meta, EmbeddingSpec(encoder, pool=pool, trim_db=trim_db), cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
     return np.asarray(res.X, dtype=np.float32), res.items.reset_index(drop=True), list(res.skipped)
 
 # %% ../nbs/06c_probes.ipynb #1fff2336
@@ -96,7 +110,7 @@ def load_probe_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs:
     "The probe family's `load_data`: embeddings (and fusion features) of `meta`'s clips, through the feature store."
     from ser_nb.store import extract
     s = recipe.settings; encoder = resolve_encoder(s.encoder)
-    E, clips, skipped = corpus_embeddings(meta, encoder, cache_dir, jobs, progress)
+    E, clips, skipped = corpus_embeddings(meta, encoder, cache_dir, jobs, progress, s.pool, s.trim_db)
     hand = None
     if s.fusion:
         hres = extract(clips, s.fusion, cache_dir=cache_dir, n_jobs=jobs, progress=progress)
@@ -307,7 +321,9 @@ def predict_audio(self: ProbeBundle, y: np.ndarray, sr: int) -> np.ndarray:
     "Class probabilities `(len(labels),)` of one mono float clip `y` at sample rate `sr`."
     refuse_transductive(self.recipe)
     if self.recipe.settings.fusion: raise BundleError(f"{self.recipe.name} fuses handcrafted features: not for single files")
-    E = self.embedder().embed(y, sr)[None]
+    from ser_nb.encoders import trim_edges
+    s = self.recipe.settings
+    E = self.embedder().embed(trim_edges(y, sr, s.trim_db), sr, pool=s.pool)[None]
     return self.model.predict_proba(select_layers(E, self.layers))[0]
 
 # %% ../nbs/06c_probes.ipynb #b05d8b9c

@@ -23,6 +23,7 @@ __all__ = ['FAMILIES', 'RECIPE_SOURCES', 'RECIPES', 'Family', 'get_family', 'Rec
 FAMILIES: dict[str, str] = {
     'keras': 'ser_nb.train:KERAS',           # the reports' networks (chapter 05a)
     'embedding': 'ser_nb.probes:PROBES',     # probes on frozen encoder embeddings (chapter 06c)
+    'handcrafted': 'ser_nb.handcrafted:HANDCRAFTED',  # ser_nb's own prosodic and spectral descriptors (chapter 06e)
 }
 
 # %% ../nbs/05_recipes.ipynb #c689992c
@@ -181,7 +182,7 @@ def report_recipes() -> list[Recipe]:
     ]
 
 # %% ../nbs/05_recipes.ipynb #5ce75e1b
-RECIPE_SOURCES: list[str] = ['ser_nb.recipes:report_recipes', 'ser_nb.probes:probe_recipes']
+RECIPE_SOURCES: list[str] = ['ser_nb.recipes:report_recipes', 'ser_nb.probes:probe_recipes', 'ser_nb.handcrafted:handcrafted_recipes']
 RECIPES: dict[str, Recipe] = {}
 
 # %% ../nbs/05_recipes.ipynb #3e4a3cf7
@@ -211,7 +212,7 @@ def get_recipe(name: str | Recipe) -> Recipe:
 def _recipe_line(r: Recipe) -> str:
     "One line of `ser_nb recipes`: name, report, corpora, inputs, model, protocols, published number."
     s, pub = r.settings, r.published
-    what = (s.spec, s.model) if r.kind == 'keras' else ('embeddings', getattr(s, 'classifier', r.kind))
+    what = (s.spec, s.model) if r.kind == 'keras' else ('embeddings' if hasattr(s, 'encoder') else r.kind, getattr(s, 'classifier', r.kind))
     return (f"{r.name:20s} report {r.report}  {'+'.join(r.datasets):16s} {what[0]:22s} {what[1]:24s} "
             f"protocol {r.protocol}/{r.si_protocol}" + (f"  published {pub['metric']} {pub['value']}" if pub else '')
             + ('  [transductive]' if r.transductive else ''))

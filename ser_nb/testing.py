@@ -10,7 +10,8 @@ import numpy as np
 import soundfile as sf
 
 # %% auto #0
-__all__ = ['TOY_EMOTIONS', 'tone', 'utterance', 'synth', 'write_tone', 'toy_name', 'make_toy_corpus']
+__all__ = ['TOY_EMOTIONS', 'TOY_ALIASES', 'tone', 'utterance', 'synth', 'write_tone', 'toy_name', 'toy_clip', 'make_toy_corpus',
+           'make_manifest_corpus', 'make_emotion_folders']
 
 # %% ../nbs/00b_testing.ipynb #8945aae2
 def tone(n: int, sr: int, f: float = 440., amp: float = 0.5) -> np.ndarray:
@@ -63,15 +64,50 @@ def toy_name(dataset: str, a: int, emotion: str, r: int) -> str:
     return f"{['DC', 'JE', 'JK', 'KL'][a - 1]}_{code}{r:02d}.wav"
 
 # %% ../nbs/00b_testing.ipynb #2d6ccd26
+def toy_clip(emotion: str, a: int, r: int, sr: int = 16000, seconds: float = 0.6, rng=None) -> np.ndarray:
+    "Toy clip `r` of speaker number `a` saying `emotion` (pitch and level from `TOY_EMOTIONS`), float32."
+    f0, amp = TOY_EMOTIONS[emotion]
+    rng = np.random.default_rng(0) if rng is None else rng
+    t = np.arange(int(sr*seconds))/sr
+    return (amp*np.sin(2*np.pi*(f0 + 10*a)*t*(1 + 0.1*r*t)) + 0.01*rng.standard_normal(len(t))).astype(np.float32)
+
+# %% ../nbs/00b_testing.ipynb #6b7e4c4e
 def make_toy_corpus(root: str | os.PathLike, n_actors: int = 6, reps: int = 2, sr: int = 16000, seconds: float = 0.6,
                     dataset: str = 'ravdess') -> Path:
     "A tiny corpus named like `dataset` under `root/dataset`, emotions differing in pitch and level; returns `root`."
     rng = np.random.default_rng(0)
     for a in range(1, n_actors + 1):
-        for e, (f0, amp) in TOY_EMOTIONS.items():
+        for e in TOY_EMOTIONS:
             for r in range(1, reps + 1):
-                t = np.arange(int(sr*seconds))/sr
-                y = amp*np.sin(2*np.pi*(f0 + 10*a)*t*(1 + 0.1*r*t)) + 0.01*rng.standard_normal(len(t))
                 p = Path(root)/dataset/toy_name(dataset, a, e, r)
-                p.parent.mkdir(parents=True, exist_ok=True); sf.write(p, y.astype(np.float32), sr)
+                p.parent.mkdir(parents=True, exist_ok=True); sf.write(p, toy_clip(e, a, r, sr, seconds, rng), sr)
+    return Path(root)
+
+# %% ../nbs/00b_testing.ipynb #4f4de800
+TOY_ALIASES = {'neutral': 'Neutral', 'happy': 'happiness', 'sad': 'sadness', 'angry': 'anger'}
+
+# %% ../nbs/00b_testing.ipynb #1fc81754
+def make_manifest_corpus(root: str | os.PathLike, n_speakers: int = 4, reps: int = 2, sr: int = 16000,
+                         seconds: float = 0.6, name: str = 'mine') -> Path:
+    "Toy clips under `root/audio/` listed in the manifest `root/name.csv` (emotions as aliases); returns the CSV's path."
+    rng, rows = np.random.default_rng(1), []
+    for a in range(1, n_speakers + 1):
+        for e in TOY_EMOTIONS:
+            for r in range(1, reps + 1):
+                rel = f'audio/spk{a}/{e}_{r}.wav'
+                (Path(root)/rel).parent.mkdir(parents=True, exist_ok=True)
+                sf.write(Path(root)/rel, toy_clip(e, a, r, sr, seconds, rng), sr)
+                rows.append(f"{rel},{TOY_ALIASES[e]},spk{a},{'female' if a % 2 == 0 else 'male'}")
+    csv = Path(root)/f'{name}.csv'
+    csv.write_text('path,emotion,speaker,gender\n' + '\n'.join(rows) + '\n')
+    return csv
+
+# %% ../nbs/00b_testing.ipynb #ce353d0f
+def make_emotion_folders(root: str | os.PathLike, n: int = 6, sr: int = 16000, seconds: float = 0.6) -> Path:
+    "`n` toy clips per emotion in `root/<alias>/clipNN.wav`, one sub-folder per emotion; returns `root`."
+    rng = np.random.default_rng(2)
+    for e in TOY_EMOTIONS:
+        for i in range(n):
+            p = Path(root)/TOY_ALIASES[e]/f'clip{i:02d}.wav'
+            p.parent.mkdir(parents=True, exist_ok=True); sf.write(p, toy_clip(e, 1 + i % 3, 1 + i // 3, sr, seconds, rng), sr)
     return Path(root)

@@ -12,15 +12,16 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .core import atomic_dir
-from .data import load_metadata, harmonise
+from .data import load_metadata, harmonise, shared_labels, corpus_name, CorpusError
 from .features import FeatureSpec, get_spec, features_from_file, features_from_audio, VectorScaler, SequenceScaler, FEATURES_VERSION
 from .recipes import Recipe, Family, KerasSettings, get_recipe, get_family
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'KERAS', 'Examples', 'recipe_metadata', 'load_examples', 'split_examples',
-           'fit_scaler', 'speaker_normalise', 'model_inputs', 'model_input_shape', 'fit_input', 'FoldResult',
-           'aggregate_clips', 'class_weights', 'keras_callbacks', 'train', 'plot_curves', 'BundleError', 'write_bundle',
-           'save_bundle', 'PredictFiles', 'refuse_transductive', 'Bundle', 'load_keras_bundle', 'load_bundle']
+__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'KERAS', 'Examples', 'recipe_metadata', 'corpus_specs', 'on_corpora',
+           'load_examples', 'split_examples', 'fit_scaler', 'speaker_normalise', 'model_inputs', 'model_input_shape',
+           'fit_input', 'FoldResult', 'aggregate_clips', 'class_weights', 'keras_callbacks', 'train', 'plot_curves',
+           'BundleError', 'write_bundle', 'save_bundle', 'PredictFiles', 'refuse_transductive', 'Bundle',
+           'load_keras_bundle', 'load_bundle']
 
 # %% ../nbs/05a_train.ipynb #0acb8311
 @dataclass
@@ -41,12 +42,39 @@ class Examples:
     def __len__(self): return len(self.X)
 
 # %% ../nbs/05a_train.ipynb #711fc740
-def recipe_metadata(recipe: Recipe, root: str | os.PathLike | None = None) -> pd.DataFrame:
-    "The harmonised metadata of all the recipe's corpora (skipped files in `attrs['skipped']`)."
-    tabs = [load_metadata(d, root) for d in recipe.datasets]
+def _merge(tabs: list[pd.DataFrame], recipe: Recipe) -> pd.DataFrame:
+    "The metadata tables `tabs` as one, harmonised to `recipe`'s labels (skipped files of all in `attrs['skipped']`)."
     df = pd.concat(tabs, ignore_index=True)
     df.attrs['skipped'] = [s for t in tabs for s in t.attrs.get('skipped', [])]
     return harmonise(df, recipe.labels, calm=recipe.calm)
+
+def recipe_metadata(recipe: Recipe, root: str | os.PathLike | None = None) -> pd.DataFrame:
+    "The harmonised metadata of all the recipe's corpora (skipped files in `attrs['skipped']`)."
+    return _merge([load_metadata(d, root) for d in recipe.datasets], recipe)
+
+# %% ../nbs/05a_train.ipynb #2bfb461e
+def corpus_specs(specs: Iterable[str]) -> list[str]:
+    "Corpus names and paths, once each; a user's corpus by its absolute path; two corpora of one name refused."
+    out = list(dict.fromkeys(str(s) if corpus_name(s) == str(s) else str(Path(s).expanduser().absolute()) for s in specs))
+    if len(names := [corpus_name(s) for s in out]) != len(set(names)):
+        raise CorpusError(f"two corpora share a name ({', '.join(out)}): rename a manifest or folder")
+    return out
+
+# %% ../nbs/05a_train.ipynb #aadf3ff9
+def on_corpora(recipe: Recipe, datasets: Sequence[str] = (), test_datasets: Sequence[str] = (),
+               root: str | os.PathLike | None = None) -> tuple[Recipe, pd.DataFrame]:
+    "`recipe` on `datasets` (default: its own), tested on `test_datasets`, labels restricted to the shared emotions; and the metadata of both sides."
+    if not datasets and not test_datasets: return recipe, recipe_metadata(recipe, root)
+    train, test = corpus_specs(datasets or recipe.datasets), corpus_specs(test_datasets)
+    if both := sorted(set(map(corpus_name, train)) & set(map(corpus_name, test))):
+        raise CorpusError(f"{', '.join(both)} is on both sides (--dataset and --test-dataset): a cross-corpus test needs corpora unseen in training")
+    tabs = [load_metadata(d, root) for d in train + test]
+    labels = shared_labels(recipe.labels, tabs, recipe.calm)
+    if len(labels) < 2: raise CorpusError(f"{'+'.join(map(corpus_name, train + test))} share {labels or 'none'} of {recipe.name}'s labels ({', '.join(recipe.label_names)})")
+    r = recipe.replace(datasets=tuple(train), labels=recipe.labels if labels == recipe.label_names else tuple(labels))
+    if r.speaker_norm and (no := sorted({t.dataset.iloc[0] for t in tabs if t.speaker_id.isna().any()})):
+        raise CorpusError(f"{r.name} normalises each speaker's clips, and the speakers of {', '.join(no)} are unknown")
+    return r, _merge(tabs, r)
 
 # %% ../nbs/05a_train.ipynb #4dc874bc
 def load_examples(recipe: Recipe, meta: pd.DataFrame, cache_dir: str | os.PathLike | None = None, jobs: int = 1,
@@ -76,7 +104,8 @@ def split_examples(data: Examples, folds: pd.Series, fold: int, val_fraction: fl
             gss = GroupShuffleSplit(n_splits=1, test_size=val_fraction, random_state=seed)
             _, v = next(gss.split(part, groups=part.speaker))
         else:
-            _, v = train_test_split(np.arange(len(part)), test_size=val_fraction, random_state=seed, stratify=part.label)
+            n_val = max(int(np.ceil(val_fraction * len(part))), part.label.nunique())   # stratified: one clip per class at least
+            _, v = train_test_split(np.arange(len(part)), test_size=n_val, random_state=seed, stratify=part.label)
         val_ids = set(part.clip_id.iloc[v])
     from ser_nb.augment import augmented_split
     train, held = augmented_split(data.items, set(part.clip_id) - val_ids, test_ids | val_ids)
@@ -328,7 +357,8 @@ def _load_keras_model(path: Path, labels: list):
     if not f.exists(): raise BundleError(f'{path}: bundle without model.keras')
     import zipfile
     if not zipfile.is_zipfile(f): raise BundleError(f'{f}: corrupt (a .keras model is a zip archive; this file is not one)')
-    try: model = _keras().models.load_model(f, compile=False)
+    # safe_mode=True (Keras' default, stated): a Lambda layer's pickled Python code is refused, not run
+    try: model = _keras().models.load_model(f, compile=False, safe_mode=True)
     except Exception as e: raise BundleError(f"{f}: cannot load the Keras model ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})") from None
     n = model.output_shape[-1]
     if n != len(labels): raise BundleError(f"{path}: bundle.json has {len(labels)} labels {labels}, model.keras outputs {n} classes")
