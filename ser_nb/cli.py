@@ -5,6 +5,7 @@
 # %% ../nbs/99_cli.ipynb #7105b350
 from __future__ import annotations
 import click
+from fastcore.basics import patch
 from .core import import_string
 
 # %% auto #0
@@ -12,8 +13,8 @@ __all__ = ['TOP_COMMANDS', 'DATASETS_COMMANDS', 'MODELS_COMMANDS', 'LazyGroup', 
 
 # %% ../nbs/99_cli.ipynb #d7b91b62
 class LazyGroup(click.Group):
-    "A `click.Group` whose subcommands are `'module:attribute'` strings, imported on first use."
-    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+    "A `click.Group` whose subcommands are `name: ('module:attribute', help)` entries, imported on first use."
+    def __init__(self, *args, lazy: dict[str, tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
 
@@ -21,16 +22,32 @@ class LazyGroup(click.Group):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy: return import_string(self.lazy[name])
+        if name in self.lazy: return import_string(self.lazy[name][0])
         return super().get_command(ctx, name)
 
+# %% ../nbs/99_cli.ipynb #40fcb912
+@patch
+def _listed(self: LazyGroup, ctx: click.Context, name: str) -> click.Command | None:
+    "The command `--help` lists as `name`: a stand-in with the registered help for a lazy one, which imports nothing."
+    if name in self.lazy: return click.Command(name, help=self.lazy[name][1])
+    return click.Group.get_command(self, ctx, name)
+
+# %% ../nbs/99_cli.ipynb #24b72d43
+@patch
+def format_commands(self: LazyGroup, ctx: click.Context, formatter: click.HelpFormatter):
+    "Write the commands section of `--help` without importing any lazy command."
+    rows = [(n, c) for n in self.list_commands(ctx) if (c := self._listed(ctx, n)) is not None and not c.hidden]
+    if not rows: return
+    limit = formatter.width - 6 - max(len(n) for n, _ in rows)
+    with formatter.section('Commands'): formatter.write_dl([(n, c.get_short_help_str(limit)) for n, c in rows])
+
 # %% ../nbs/99_cli.ipynb #b9dd49cc
-TOP_COMMANDS: dict[str, str] = {
-    'features': 'ser_nb.store:features_cmd',
-    'recipes': 'ser_nb.recipes:recipes_cmd',
-    'run': 'ser_nb.eval:run_cmd',
-    'predict': 'ser_nb.predict:predict_cmd',
-    'export': 'ser_nb.onnx:export_cmd',
+TOP_COMMANDS: dict[str, tuple[str, str]] = {
+    'features': ('ser_nb.store:features_cmd', 'Extract (or load from the cache) the features of a whole corpus; report clips, skipped files and speed.'),
+    'recipes': ('ser_nb.recipes:recipes_cmd', 'List the recipes with their source report and settings.'),
+    'run': ('ser_nb.eval:run_cmd', 'Train and evaluate RECIPE end to end; write metrics.json, report.md, confusion.png, curves.png and bundles.'),
+    'predict': ('ser_nb.predict:predict_cmd', 'Emotion probabilities of AUDIO files or folders (wav, flac, ogg, mp3...); bad files are reported, the rest still predicted.'),
+    'export': ('ser_nb.onnx:export_cmd', 'Write model BUNDLE (a bundle folder) as the ONNX file OUT, for `ser_nb predict --model OUT` or any ONNX runtime.'),
 }
 
 # %% ../nbs/99_cli.ipynb #8a55206d
@@ -40,11 +57,11 @@ def main():
     "ser_nb: speech emotion recognition, reproduced and evaluated speaker-independently."
 
 # %% ../nbs/99_cli.ipynb #7c20fa4d
-DATASETS_COMMANDS = {
-    'list': 'ser_nb.data:datasets_list',
-    'summary': 'ser_nb.data:datasets_summary',
-    'verify': 'ser_nb.download:verify_cmd',
-    'download': 'ser_nb.download:download_cmd',
+DATASETS_COMMANDS: dict[str, tuple[str, str]] = {
+    'list': ('ser_nb.data:datasets_list', 'Supported datasets, where each is looked for, found or not.'),
+    'summary': ('ser_nb.data:datasets_summary', 'Clips, speakers, clips per emotion/speaker/gender, total duration, skipped files.'),
+    'verify': ('ser_nb.download:verify_cmd', "Check a corpus's files against known checksums (exit code 1 if any file differs)."),
+    'download': ('ser_nb.download:download_cmd', 'Download a corpus from its official source (or a mirror), keeping only verified files; resumable.'),
 }
 
 # %% ../nbs/99_cli.ipynb #97167eb9
@@ -53,7 +70,9 @@ def datasets():
     "List, summarise, verify and download the emotional-speech corpora."
 
 # %% ../nbs/99_cli.ipynb #805e00ac
-MODELS_COMMANDS = {'list': 'ser_nb.models:models_list'}
+MODELS_COMMANDS: dict[str, tuple[str, str]] = {
+    'list': ('ser_nb.models:models_list', "List the registered models with their report's input shape and parameter counts."),
+}
 
 # %% ../nbs/99_cli.ipynb #4b5b55a2
 @main.group(cls=LazyGroup, lazy=MODELS_COMMANDS)
