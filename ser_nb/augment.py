@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 
 from .data import EMOTIONS
-from .preprocess import import_librosa
+from .preprocess import import_librosa, resample
 from .store import clip_seed  # the per-clip seed lives with the feature store (chapter 02a), which uses it
 
 # %% auto #0
 __all__ = ['AUGMENT_VERSION', 'Step', 'AUGMENT_POLICIES', 'add_noise', 'time_stretch', 'pitch_shift', 'time_shift', 'Noise',
            'Stretch', 'Pitch', 'Shift', 'AugmentPolicy', 'none_policy', 'report004_policy', 'report004_all_policy',
-           'report000_policy', 'get_policy', 'expand_augmented', 'augmented_split']
+           'report000_policy', 'get_policy', 'SpeedPerturb', 'expand_augmented', 'augmented_split']
 
 # %% ../nbs/03_augment.ipynb #f0af9d73
 def add_noise(y: np.ndarray, # audio
@@ -188,6 +188,19 @@ def get_policy(name: str | AugmentPolicy) -> AugmentPolicy:
     if name not in AUGMENT_POLICIES:
         raise ValueError(f"unknown augmentation policy {name!r}; choose one of {', '.join(AUGMENT_POLICIES)}")
     return AUGMENT_POLICIES[name]
+
+# %% ../nbs/03_augment.ipynb #1f888970
+@dataclasses.dataclass(frozen=True)
+class SpeedPerturb:
+    "Speed-perturbed copies of a clip (factor > 1: faster and higher), for `ser_nb.store.extract(augment=...)`."
+    factors: tuple = (0.9, 1.1)
+
+    @property
+    def key(self) -> str: return 'speed-' + '-'.join(f'{f:g}' for f in self.factors)
+
+    def __call__(self, y: np.ndarray, sr: int, emotion=None, seed: int = 0) -> list[tuple[str, np.ndarray]]:
+        "`[(name, copy), ...]`: `y` resampled to `sr / factor` samples per second, to be read at `sr`."
+        return [(f'speed{f:g}', resample(np.asarray(y, np.float32), sr, int(round(sr / f)))) for f in self.factors]
 
 # %% ../nbs/03_augment.ipynb #141272b0
 def expand_augmented(meta: pd.DataFrame, # one row per clip: clip_id and an emotion column

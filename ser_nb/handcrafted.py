@@ -15,6 +15,7 @@ from fastcore.basics import patch
 from .dsp import frame_signal, power_spectrogram, mel_power, power_to_db
 from .features import mfcc_from_mel, deltas
 from .preprocess import trim_silence, load_audio, resample
+from .augment import SpeedPerturb
 from .recipes import Recipe, Family
 from .train import FoldResult, write_bundle, PredictFiles, BundleError, refuse_transductive
 from .probes import make_classifier, choose_probe, linear_head, save_head, load_head
@@ -22,10 +23,9 @@ from .probes import make_classifier, choose_probe, linear_head, save_head, load_
 # %% auto #0
 __all__ = ['HOP_S', 'FULL_FUNCTIONALS', 'DESCRIPTOR_GROUPS', 'HANDCRAFTED_VERSION', 'HANDCRAFTED', 'centred_frames', 'PitchTrack',
            'pitch_track', 'hnr_db', 'jitter', 'shimmer', 'lpc', 'formants', 'spectral_shape', 'harmonic_difference',
-           'functionals', 'descriptor_group', 'clip_descriptors', 'HandcraftedSpec', 'SpeedPerturb',
-           'HandcraftedSettings', 'handcrafted_recipes', 'HandcraftedData', 'load_handcrafted_data', 'group_columns',
-           'fit_handcrafted_fold', 'save_handcrafted_bundle', 'HandcraftedBundle', 'load_handcrafted_bundle',
-           'ablation_table']
+           'functionals', 'descriptor_group', 'clip_descriptors', 'HandcraftedSpec', 'HandcraftedSettings',
+           'handcrafted_recipes', 'HandcraftedData', 'load_handcrafted_data', 'group_columns', 'fit_handcrafted_fold',
+           'save_handcrafted_bundle', 'HandcraftedBundle', 'load_handcrafted_bundle', 'ablation_table']
 
 # %% ../nbs/06e_handcrafted.ipynb #fc73f4c1
 HOP_S = 0.01   # the frame hop of every descriptor (s)
@@ -288,19 +288,6 @@ def names(self: HandcraftedSpec) -> list[str]:
     return n
 
 _NAMES: dict = {}
-
-# %% ../nbs/06e_handcrafted.ipynb #1072cb0d
-@dataclass(frozen=True)
-class SpeedPerturb:
-    "Speed-perturbed copies of a clip (factor > 1: faster and higher), for `ser_nb.store.extract(augment=...)`."
-    factors: tuple = (0.9, 1.1)
-
-    @property
-    def key(self) -> str: return 'speed-' + '-'.join(f'{f:g}' for f in self.factors)
-
-    def __call__(self, y: np.ndarray, sr: int, emotion=None, seed: int = 0) -> list[tuple[str, np.ndarray]]:
-        "`[(name, copy), ...]`: `y` resampled to `sr / factor` samples per second, to be read at `sr`."
-        return [(f'speed{f:g}', resample(np.asarray(y, np.float32), sr, int(round(sr / f)))) for f in self.factors]
 
 # %% ../nbs/06e_handcrafted.ipynb #3740d49e
 @dataclass(frozen=True)

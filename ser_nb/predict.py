@@ -16,8 +16,8 @@ from .preprocess import load_audio_sr, resample
 __all__ = ['SPEECH_SR', 'SPEECH_FLOOR_DB', 'VOICING_MIN', 'PITCH_RANGE', 'MIN_SPEECH_S', 'FRAME_S', 'FRAME_HOP_S', 'LONG_S',
            'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'find_audio', 'frames', 'voicing', 'speech_frames',
            'has_speech', 'stream_audio', 'iter_windows', 'error_line', 'predict_proba', 'timeline', 'model_sr',
-           'predict_path', 'ModelError', 'load_predictor', 'predict_many', 'workers', 'plot_timeline', 'save_plot',
-           'usable_predictor', 'predict_cmd']
+           'predict_path', 'ModelError', 'load_predictor', 'predict_many', 'workers', 'window_spans', 'plot_timeline',
+           'save_plot', 'usable_predictor', 'predict_cmd']
 
 # %% ../nbs/08_predict.ipynb #eda5f039
 _ALIASES = {'AIFF': ('.aif', '.aifc'), 'OGG': ('.oga', '.opus'), 'WAV': ('.wave',)}
@@ -256,18 +256,23 @@ def workers(scheduler: str | None, jobs: int, timeout: float = 10.):
     except (OSError, ValueError) as e: raise click.UsageError(f'no Dask scheduler at {scheduler}: {error_line(e, scheduler)}') from None
     with client: yield client.get_executor()
 
+# %% ../nbs/08_predict.ipynb #08454d08
+def window_spans(segments: list[dict], duration: float) -> np.ndarray:
+    "Edges `(n + 1,)` of the stretches of time nearer each window's centre than any other's, from 0 to `duration`."
+    t = np.array([(g['start'] + g['end'])/2 for g in segments])
+    return np.r_[0., (t[1:] + t[:-1])/2, max(duration, t[-1])]
+
 # %% ../nbs/08_predict.ipynb #40ae8700
 def plot_timeline(result: dict, labels: list[str], ax=None):
     "Stacked window probabilities of one `predict_path(..., with_timeline=True)` result over time; non-speech shaded grey."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(10, 2.4))
     segs = result['segments']
-    t = np.array([(g['start'] + g['end'])/2 for g in segs])
+    edges = window_spans(segs, result['duration'])
     P = np.array([[g['probabilities'][l] if g['probabilities'] else 0. for l in labels] for g in segs])
-    ax.stackplot(t, P.T, labels=labels, step='mid', alpha=0.85)
-    half = (segs[1]['start'] - segs[0]['start'])/2 if len(segs) > 1 else (segs[0]['end'] - segs[0]['start'])/2
-    for ti, g in zip(t, segs):
-        if not g['speech']: ax.axvspan(ti - half, ti + half, color='0.85', lw=0)
+    ax.stackplot(edges, np.vstack([P, P[-1:]]).T, labels=labels, step='post', alpha=0.85)
+    for a, b, g in zip(edges, edges[1:], segs):
+        if not g['speech']: ax.axvspan(a, b, color='0.85', lw=0)
     ax.set(xlim=(0, result['duration']), ylim=(0, 1), xlabel='time (s)', ylabel='p', title=Path(result['path']).name)
     return ax
 

@@ -5,7 +5,7 @@
 # %% ../nbs/06c_probes.ipynb #5052c86a
 from __future__ import annotations
 import os, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -19,8 +19,8 @@ from .eval import ua
 # %% auto #0
 __all__ = ['FAST_ENCODERS', 'PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData',
            'load_probe_data', 'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'layer_candidates',
-           'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'LinearHead', 'linear_head', 'save_head', 'load_head',
-           'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
+           'choose_probe', 'copies_of', 'fit_probe_fold', 'plot_layer_curve', 'LinearHead', 'linear_head', 'save_head',
+           'load_head', 'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
 
 # %% ../nbs/06c_probes.ipynb #0a8fea27
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class ProbeSettings:
     n_estimators: int = 500             # Random Forest trees
     pool: str = 'mean'                  # frames pooled by 'mean' or 'mean_std' (mean and standard deviation)
     trim_db: float | None = None        # trim leading/trailing silence first (chapter 06b's trim_edges); None: keep
+    speeds: tuple = ()                  # also train on speed-perturbed copies of the training clips (chapter 03's SpeedPerturb)
 
 # %% ../nbs/06c_probes.ipynb #c80080cd
 def probe_recipes() -> list[Recipe]:
@@ -42,6 +43,8 @@ def probe_recipes() -> list[Recipe]:
     rav = dict(datasets=('ravdess',), labels='ravdess8', kind='embedding', si_protocol='emobox', protocol='emobox')
     P = ProbeSettings
     strong = P(layers='all', pool='mean_std', trim_db=30., Cs=(0.003, 0.01, 0.03))
+    sped = replace(strong, speeds=(0.9, 1.1), Cs=(0.001, 0.003, 0.01, 0.03))
+    crema = rav | dict(datasets=('crema-d',), labels='crema6', si_protocol='speaker-kfold', protocol='speaker-kfold')
     p002 = dict(metric='accuracy', value=0.6389, protocol="random 80/20 (288 test clips); the report's best model, CNN+LSTM")
     p003 = dict(metric='accuracy', value=0.641, protocol='random 80/20 on full CREMA-D (7442 clips)')
     return [
@@ -50,19 +53,21 @@ def probe_recipes() -> list[Recipe]:
                **(rav | dict(protocol='random')), published=dict(metric='accuracy', value=0.4861, protocol='random 80/20 (288 test clips)'),
                notes='The report fed wav2vec2-base frame embeddings to a default Random Forest; we mean-pool the last layer.'),
         Recipe('whisper_probe', '002', "Whisper-base's hidden states of the clip without its silent edges, each pooled by mean and "
-               'standard deviation, all concatenated + class-weighted logistic regression (C by inner CV on the training speakers)',
-               settings=strong, **rav, published=p002,
+               'standard deviation, all concatenated + class-weighted logistic regression (C by inner CV on the training speakers), '
+               'trained on the training clips and their copies at 0.9x and 1.1x speed',
+               settings=sped, **rav, published=p002,
                notes='Under the random protocol this is report 002 on its own ground; EmoBox folds are the speaker-independent test.'),
+        Recipe('whisper_probe_plain', '002', 'whisper_probe without the speed-perturbed training copies', settings=strong, **rav),
         Recipe('whisper_probe_layers', '002', 'the first whisper_probe: per-layer mean-pooled embeddings of the untrimmed clip + '
                'class-weighted logistic regression; layer and C chosen by inner CV on the training speakers', settings=P(), **rav),
         Recipe('whisper_probe_sn', '002', "whisper_probe + per-speaker normalisation (transductive: test speakers' unlabelled "
                'clips give their statistics)', settings=P(), speaker_norm=True, **rav),
         Recipe('whisper_probe_fusion', '002', 'whisper_probe_sn fused with the handcrafted pooled160 vector (transductive '
                'speaker normalisation)', settings=P(fusion='pooled160'), speaker_norm=True, **rav),
-        Recipe('whisper_probe_crema', '003', 'whisper_probe on CREMA-D, 6 classes', settings=strong, published=p003,
-               **(rav | dict(datasets=('crema-d',), labels='crema6', si_protocol='speaker-kfold', protocol='speaker-kfold')),
+        Recipe('whisper_probe_crema', '003', 'whisper_probe on CREMA-D, 6 classes', settings=sped, published=p003, **crema,
                notes='Under the random protocol this is report 003 on its own ground; 5 folds by speaker are the speaker-independent test.'),
-        Recipe('whisper_probe_000', '000', 'whisper_probe on RAVDESS + CREMA-D in the 7 emotions of report 000', settings=strong,
+        Recipe('whisper_probe_crema_plain', '003', 'whisper_probe_plain on CREMA-D, 6 classes', settings=strong, **crema),
+        Recipe('whisper_probe_000', '000', 'whisper_probe_plain on RAVDESS + CREMA-D in the 7 emotions of report 000', settings=strong,
                datasets=('ravdess', 'crema-d'), labels='ekman7', kind='embedding', protocol='random', si_protocol='speaker-kfold',
                published=dict(metric='accuracy', value=0.74, protocol='random split (the report does not say of what)'),
                notes='Report 000 on its own ground (random split); 5 folds by speaker are the speaker-independent test.'),
@@ -83,23 +88,28 @@ def resolve_encoder(name: str) -> str:
 
 # %% ../nbs/06c_probes.ipynb #f08a4c2f
 def corpus_embeddings(meta: pd.DataFrame, encoder: str = 'whisper-base', cache_dir=None, n_jobs: int = 1,
-                      progress: bool = True, pool: str = 'mean', trim_db: float | None = None) -> tuple[np.ndarray, pd.DataFrame, list]:
-    "Per-layer pooled embeddings `(n_clips, L, D)` (`2D` for 'mean_std') of `meta`'s clips, the clips kept and the skipped files."
+                      progress: bool = True, pool: str = 'mean', trim_db: float | None = None,
+                      speeds: Sequence[float] = ()) -> tuple[np.ndarray, pd.DataFrame, list]:
+    "Per-layer pooled embeddings `(n, L, D)` (`2D` for 'mean_std') of `meta`'s clips (and their `speeds` copies), their items, the skipped files."
     from ser_nb.encoders import EmbeddingSpec
     from ser_nb.store import extract
-    res = extract(meta, EmbeddingSpec(encoder, pool=pool, trim_db=trim_db), cache_dir=cache_dir, n_jobs=n_jobs, progress=progress)
+    from ser_nb.augment import SpeedPerturb
+    res = extract(meta, EmbeddingSpec(encoder, pool=pool, trim_db=trim_db), cache_dir=cache_dir, n_jobs=n_jobs, progress=progress,
+                  augment=SpeedPerturb(tuple(speeds)) if speeds else None)
     return np.asarray(res.X, dtype=np.float32), res.items.reset_index(drop=True), list(res.skipped)
 
 # %% ../nbs/06c_probes.ipynb #1fff2336
 @dataclass
 class ProbeData:
-    "Embeddings `E (n, L, D)` of the clips in `clips`, optional handcrafted features `hand`, labels."
+    "Embeddings `E (n, L, D)` of the clips in `clips`, optional handcrafted features `hand`, labels, and training copies."
     E: np.ndarray
     clips: pd.DataFrame
     labels: list[str]
     encoder: str
     hand: np.ndarray | None = None
     skipped: list = field(default_factory=list)
+    E_copies: np.ndarray | None = None   # embeddings of speed-perturbed copies (training only)
+    copy_of: np.ndarray | None = None    # row in `clips` of each copy's original
 
     @property
     def y(self) -> np.ndarray: return self.clips.label.map({l: i for i, l in enumerate(self.labels)}).to_numpy()
@@ -107,16 +117,21 @@ class ProbeData:
 # %% ../nbs/06c_probes.ipynb #6a8b6c96
 def load_probe_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs: int = 1, seed: int = 42,
                     progress: bool = True) -> ProbeData:
-    "The probe family's `load_data`: embeddings (and fusion features) of `meta`'s clips, through the feature store."
+    "The probe family's `load_data`: embeddings (and fusion features, or training copies) of `meta`'s clips, through the feature store."
     from ser_nb.store import extract
     s = recipe.settings; encoder = resolve_encoder(s.encoder)
-    E, clips, skipped = corpus_embeddings(meta, encoder, cache_dir, jobs, progress, s.pool, s.trim_db)
+    if s.speeds and (s.fusion or recipe.speaker_norm): raise ValueError(f'{recipe.name}: speed copies go with neither fusion nor speaker normalisation')
+    E, items, skipped = corpus_embeddings(meta, encoder, cache_dir, jobs, progress, s.pool, s.trim_db, s.speeds)
+    orig = (items.aug == 'orig').to_numpy()
+    clips = items[orig].drop(columns='aug').reset_index(drop=True)
+    copy_of = items.clip_id[~orig].map(dict(zip(clips.clip_id, range(len(clips))))).to_numpy() if s.speeds else None
     hand = None
     if s.fusion:
         hres = extract(clips, s.fusion, cache_dir=cache_dir, n_jobs=jobs, progress=progress)
         hand = np.asarray(hres.X, dtype=np.float32)
         if len(hand) != len(clips): raise RuntimeError('fusion features missing for some clips: ' + str(hres.skipped[:3]))
-    return ProbeData(E, clips, recipe.label_names, encoder, hand, list(meta.attrs.get('skipped', [])) + skipped)
+    return ProbeData(E[orig], clips, recipe.label_names, encoder, hand, list(meta.attrs.get('skipped', [])) + skipped,
+                     E[~orig] if s.speeds else None, copy_of)
 
 # %% ../nbs/06c_probes.ipynb #718cf7c4
 def select_layers(E: np.ndarray, layers: int | Sequence[int] | str) -> np.ndarray:
@@ -182,22 +197,31 @@ def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSetting
     cv = inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed)
     return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in cv.iloc[0].to_dict().items()}
 
+# %% ../nbs/06c_probes.ipynb #98b0f431
+def copies_of(data: ProbeData, tr: np.ndarray) -> np.ndarray:
+    "Rows of `data.E_copies` that are copies of the clips `tr` (none when there are no copies)."
+    return np.zeros(0, int) if data.E_copies is None else np.flatnonzero(np.isin(data.copy_of, tr))
+
 # %% ../nbs/06c_probes.ipynb #20b30a23
 def fit_probe_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
                    verbose=None, workdir=None) -> FoldResult:
-    "The probe family's fold: choose layers and C on the training speakers, fit, predict the test clips."
+    "The probe family's fold: choose layers and C on the training speakers (and copies), fit, predict the test clips."
     s, t0, f = recipe.settings, time.time(), folds.to_numpy()
     tr, te = np.flatnonzero(f != fold), np.flatnonzero(f == fold)
     y, spk, cands = data.y, data.clips.speaker.to_numpy(), layer_candidates(s.layers, data.E.shape[1])
     feats = {n: probe_features(data.E, l, spk, recipe.speaker_norm, data.hand) for n, l in cands.items()}
-    choice = choose_probe({n: X[tr] for n, X in feats.items()}, y[tr], spk[tr], s, seed)
+    cp = copies_of(data, tr); src = np.concatenate([tr, data.copy_of[cp]]) if len(cp) else tr
+    ytr, gtr = y[src], spk[src]
+    train = {n: np.concatenate([X[tr], select_layers(data.E_copies[cp], l)]) if len(cp) else X[tr]
+             for (n, X), l in zip(feats.items(), cands.values())}
+    choice = choose_probe(train, ytr, gtr, s, seed)
     X = feats[choice['candidate']]
-    model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(X[tr], y[tr])
-    per_layer = ({n: ua(y[te], make_classifier(s.classifier, choice['C'], seed).fit(Xl[tr], y[tr]).predict(Xl[te]))
+    model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(train[choice['candidate']], ytr)
+    per_layer = ({n: ua(y[te], make_classifier(s.classifier, choice['C'], seed).fit(train[n], ytr).predict(Xl[te]))
                   for n, Xl in feats.items()} if len(feats) > 1 else {})
     choice['layers'] = cands[choice['candidate']]
     res = FoldResult(fold, list(data.labels), model, data.clips.iloc[te].assign(example=te).reset_index(drop=True),
-                     model.predict_proba(X[te]), len(tr), 0, time.time() - t0, info=dict(choice=choice, per_layer=per_layer))
+                     model.predict_proba(X[te]), len(ytr), 0, time.time() - t0, info=dict(choice=choice, per_layer=per_layer))
     res.save = lambda path: save_probe_bundle(path, model, recipe, data.encoder, choice['layers'], data.labels, fold)
     return res
 
