@@ -189,7 +189,7 @@ def get_policy(name: str | AugmentPolicy) -> AugmentPolicy:
         raise ValueError(f"unknown augmentation policy {name!r}; choose one of {', '.join(AUGMENT_POLICIES)}")
     return AUGMENT_POLICIES[name]
 
-# %% ../nbs/03_augment.ipynb #1f888970
+# %% ../nbs/03_augment.ipynb #0fab0b03
 @dataclasses.dataclass(frozen=True)
 class SpeedPerturb:
     "Speed-perturbed copies of a clip (factor > 1: faster and higher), for `ser_nb.store.extract(augment=...)`."

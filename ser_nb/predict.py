@@ -256,7 +256,7 @@ def workers(scheduler: str | None, jobs: int, timeout: float = 10.):
     except (OSError, ValueError) as e: raise click.UsageError(f'no Dask scheduler at {scheduler}: {error_line(e, scheduler)}') from None
     with client: yield client.get_executor()
 
-# %% ../nbs/08_predict.ipynb #08454d08
+# %% ../nbs/08_predict.ipynb #febf9c99
 def window_spans(segments: list[dict], duration: float) -> np.ndarray:
     "Edges `(n + 1,)` of the stretches of time nearer each window's centre than any other's, from 0 to `duration`."
     t = np.array([(g['start'] + g['end'])/2 for g in segments])

@@ -197,7 +197,7 @@ def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSetting
     cv = inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed)
     return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in cv.iloc[0].to_dict().items()}
 
-# %% ../nbs/06c_probes.ipynb #98b0f431
+# %% ../nbs/06c_probes.ipynb #1a5399ae
 def copies_of(data: ProbeData, tr: np.ndarray) -> np.ndarray:
     "Rows of `data.E_copies` that are copies of the clips `tr` (none when there are no copies)."
     return np.zeros(0, int) if data.E_copies is None else np.flatnonzero(np.isin(data.copy_of, tr))
