@@ -7,7 +7,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.fft
 
 from .core import import_string
 
@@ -75,6 +74,7 @@ def hann_window(n_fft: int) -> np.ndarray:
 # %% ../nbs/01_dsp.ipynb #317b3b86
 def power_spectrogram(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
     "`np.abs(librosa.stft(y, n_fft, hop_length))**2` (centred, Hann, zero padding), bit for bit, in one pass: `(1 + n_fft//2, n_frames)`."
+    import scipy.fft  # here, not at the top: listing commands and recipes need no FFT
     h = n_fft // 2
     yp = np.zeros(len(y) + 2 * h, y.dtype); yp[h:h + len(y)] = y
     frames = frame_signal(yp, n_fft, hop_length).T  # (n_frames, n_fft) view
@@ -199,6 +199,7 @@ def estimate_tuning(S: np.ndarray, sr: int, bins_per_octave: int = 12, resolutio
 # %% ../nbs/01_dsp.ipynb #6b1e97e7
 def analytic_signal(x: np.ndarray) -> np.ndarray:
     "`scipy.signal.hilbert(x)` along the last axis (same FFTs and arithmetic; `scipy.signal` costs half a second to import)."
+    import scipy.fft
     N = x.shape[-1]
     Xf = scipy.fft.fft(x, N, axis=-1)
     if N % 2 == 0: Xf[..., 1:N // 2] *= 2.0; Xf[..., N // 2 + 1:N] = 0.0

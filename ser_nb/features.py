@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.fft
 
 from .dsp import (frame_rms, power_to_db, normalize, power_spectrogram, mel_filters, mel_power, chroma_filters,
                         estimate_tuning, analytic_signal)
@@ -29,6 +28,7 @@ def log_mel(M: np.ndarray, ref: str = 'one') -> np.ndarray:
 # %% ../nbs/02_features.ipynb #31e5554e
 def mfcc_from_mel(M: np.ndarray, n_mfcc: int = 20, M_db: np.ndarray | None = None) -> np.ndarray:
     "MFCC as `librosa.feature.mfcc` computes it: DCT-II (ortho, `scipy.fft`) of `power_to_db(M)` (128-band mel power by default)."
+    import scipy.fft
     if M_db is None: M_db = power_to_db(M)
     return scipy.fft.dct(M_db, axis=-2, type=2, norm='ortho')[..., :n_mfcc, :]
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import NamedTuple, Sequence
 import numpy as np
 import pandas as pd
-import scipy.fft
 from fastcore.basics import patch
 from .dsp import frame_signal, power_spectrogram, mel_power, power_to_db
 from .features import mfcc_from_mel, deltas
@@ -46,6 +45,7 @@ class PitchTrack(NamedTuple):
 # %% ../nbs/06e_handcrafted.ipynb #351b4fb3
 def _autocorr(F: np.ndarray, w: np.ndarray) -> np.ndarray:
     "Autocorrelation of each windowed frame of `F`, normalised to 1 at lag 0 and divided by the window's (Boersma)."
+    import scipy.fft
     nfft = scipy.fft.next_fast_len(2 * F.shape[1])
     ac = scipy.fft.irfft(np.abs(scipy.fft.rfft(F * w, nfft, axis=1)) ** 2, nfft, axis=1)[:, :F.shape[1]]
     wac = scipy.fft.irfft(np.abs(scipy.fft.rfft(w, nfft)) ** 2, nfft)[:F.shape[1]]
@@ -105,6 +105,7 @@ def shimmer(amp: np.ndarray, voiced: np.ndarray) -> tuple[float, float]:
 # %% ../nbs/06e_handcrafted.ipynb #0e72ab9c
 def lpc(F: np.ndarray, order: int) -> np.ndarray:
     "Prediction coefficients `(n_frames, order+1)` (a[0] = 1) of each row of `F`: autocorrelation method, Levinson-Durbin."
+    import scipy.fft
     nfft = scipy.fft.next_fast_len(2 * F.shape[1])
     R = scipy.fft.irfft(np.abs(scipy.fft.rfft(F, nfft, axis=1)) ** 2, nfft, axis=1)[:, :order + 1]
     R[:, 0] = R[:, 0] * (1 + 1e-9) + 1e-12   # a whisper of white noise keeps silent frames solvable
