@@ -21,7 +21,7 @@ from .store import clip_seed  # the per-clip seed lives with the feature store (
 # %% auto #0
 __all__ = ['AUGMENT_VERSION', 'Step', 'AUGMENT_POLICIES', 'add_noise', 'time_stretch', 'pitch_shift', 'time_shift', 'Noise',
            'Stretch', 'Pitch', 'Shift', 'AugmentPolicy', 'none_policy', 'report004_policy', 'report004_all_policy',
-           'report000_policy', 'get_policy', 'SpeedPerturb', 'expand_augmented', 'augmented_split']
+           'report000_policy', 'get_policy', 'SpeedPerturb', 'expand_augmented', 'augmented_split', 'fold_split']
 
 # %% ../nbs/03_augment.ipynb #f0af9d73
 def add_noise(y: np.ndarray, # audio
@@ -225,3 +225,14 @@ def augmented_split(expanded: pd.DataFrame, # from `expand_augmented`
     if both: raise ValueError(f"{len(both)} clips on both sides of the split, e.g. {sorted(both)[:3]}")
     cid, orig = expanded['clip_id'].to_numpy(), (expanded['aug'] == 'orig').to_numpy()
     return np.flatnonzero(np.isin(cid, list(tr))), np.flatnonzero(np.isin(cid, list(te)) & orig)
+
+# %% ../nbs/03_augment.ipynb #a8b19282
+def fold_split(items: pd.DataFrame, # examples (`clip_id`, `aug`): every clip's original and its copies
+               clips: pd.DataFrame, # one row per clip (`clip_id`), in the order of `folds`
+               folds: Sequence[int], # the fold of each clip
+               fold: int, # the test fold
+              ) -> tuple[np.ndarray, np.ndarray]: # (train rows, test rows) of `items`
+    "Rows of `items` to train on (every example of the clips outside `fold`) and to test on (the originals in `fold`)."
+    f, ids = np.asarray(folds), clips['clip_id'].to_numpy()
+    if len(f) != len(ids): raise ValueError(f'{len(f)} folds for {len(ids)} clips')
+    return augmented_split(items, ids[f != fold], ids[f == fold])

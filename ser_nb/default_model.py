@@ -76,9 +76,9 @@ def licence_text(card: dict) -> str:
 
 # %% ../nbs/07a_default_model.ipynb #4b0881d6
 def fit_final(recipe, data, seed: int = 42):
-    "The probe of `recipe` fitted on all of `data`'s clips, and the choice (layers, C) made by inner CV on them."
+    "The probe of `recipe` fitted on all of `data`'s clips (and their copies), and the choice (layers, C) made by inner CV on them."
     from ser_nb.probes import layer_candidates, probe_features, choose_probe, make_classifier
-    s, spk = recipe.settings, data.clips.speaker.to_numpy()
+    s, spk = recipe.settings, data.items.speaker.to_numpy()
     cands = layer_candidates(s.layers, data.E.shape[1])
     feats = {n: probe_features(data.E, l, spk) for n, l in cands.items()}
     choice = choose_probe(feats, data.y, spk, s, seed)

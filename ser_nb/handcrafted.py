@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .dsp import frame_signal, power_spectrogram, mel_power, power_to_db
 from .features import mfcc_from_mel, deltas
 from .preprocess import trim_silence, load_audio, resample
-from .augment import SpeedPerturb
+from .augment import SpeedPerturb, fold_split
 from .recipes import Recipe, Family
 from .train import FoldResult, write_bundle, PredictFiles, BundleError, refuse_transductive
 from .probes import make_classifier, choose_probe, linear_head, save_head, load_head
@@ -364,8 +364,7 @@ def fit_handcrafted_fold(recipe: Recipe, data: HandcraftedData, fold: int, folds
                          verbose=None, workdir=None) -> FoldResult:
     "The handcrafted family's fold: `C` by inner CV on the training speakers (clips and copies), fit, predict the test clips."
     s, t0 = recipe.settings, time.time()
-    f = data.items.clip_id.map(dict(zip(data.clips.clip_id, folds.to_numpy()))).to_numpy()
-    tr, te = np.flatnonzero(f != fold), np.flatnonzero((f == fold) & (data.items.aug == 'orig').to_numpy())
+    tr, te = fold_split(data.items, data.clips, folds, fold)
     cols = group_columns(data.names, s.groups)
     X, y, spk = data.X[:, cols].astype(np.float64), data.y, data.items.speaker.to_numpy()
     choice = choose_probe({'+'.join(s.groups): X[tr]}, y[tr], spk[tr], s, seed)

@@ -15,12 +15,13 @@ from .core import import_string
 from .recipes import Recipe, Family
 from .train import FoldResult, speaker_normalise, write_bundle, PredictFiles, BundleError, refuse_transductive
 from .eval import ua
+from .augment import fold_split
 
 # %% auto #0
 __all__ = ['FAST_ENCODERS', 'PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData',
            'load_probe_data', 'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'layer_candidates',
-           'choose_probe', 'copies_of', 'fit_probe_fold', 'plot_layer_curve', 'LinearHead', 'linear_head', 'save_head',
-           'load_head', 'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
+           'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'LinearHead', 'linear_head', 'save_head', 'load_head',
+           'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
 
 # %% ../nbs/06c_probes.ipynb #0a8fea27
 @dataclass(frozen=True)
@@ -101,18 +102,17 @@ def corpus_embeddings(meta: pd.DataFrame, encoder: str = 'whisper-base', cache_d
 # %% ../nbs/06c_probes.ipynb #1fff2336
 @dataclass
 class ProbeData:
-    "Embeddings `E (n, L, D)` of the clips in `clips`, optional handcrafted features `hand`, labels, and training copies."
+    "Embeddings `E (n, L, D)` of the examples in `items` (clips and their training copies), the clips, labels, optional fusion features."
     E: np.ndarray
-    clips: pd.DataFrame
+    items: pd.DataFrame      # one row per example: the clip's metadata + `aug` ('orig' or the copy's name)
+    clips: pd.DataFrame      # one row per clip (the originals)
     labels: list[str]
     encoder: str
-    hand: np.ndarray | None = None
+    hand: np.ndarray | None = None       # handcrafted features of each example, for fusion (recipes without copies)
     skipped: list = field(default_factory=list)
-    E_copies: np.ndarray | None = None   # embeddings of speed-perturbed copies (training only)
-    copy_of: np.ndarray | None = None    # row in `clips` of each copy's original
 
     @property
-    def y(self) -> np.ndarray: return self.clips.label.map({l: i for i, l in enumerate(self.labels)}).to_numpy()
+    def y(self) -> np.ndarray: return self.items.label.map({l: i for i, l in enumerate(self.labels)}).to_numpy()
 
 # %% ../nbs/06c_probes.ipynb #6a8b6c96
 def load_probe_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs: int = 1, seed: int = 42,
@@ -122,16 +122,13 @@ def load_probe_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs:
     s = recipe.settings; encoder = resolve_encoder(s.encoder)
     if s.speeds and (s.fusion or recipe.speaker_norm): raise ValueError(f'{recipe.name}: speed copies go with neither fusion nor speaker normalisation')
     E, items, skipped = corpus_embeddings(meta, encoder, cache_dir, jobs, progress, s.pool, s.trim_db, s.speeds)
-    orig = (items.aug == 'orig').to_numpy()
-    clips = items[orig].drop(columns='aug').reset_index(drop=True)
-    copy_of = items.clip_id[~orig].map(dict(zip(clips.clip_id, range(len(clips))))).to_numpy() if s.speeds else None
+    clips = items[items.aug == 'orig'].drop(columns='aug').reset_index(drop=True)
     hand = None
     if s.fusion:
         hres = extract(clips, s.fusion, cache_dir=cache_dir, n_jobs=jobs, progress=progress)
         hand = np.asarray(hres.X, dtype=np.float32)
         if len(hand) != len(clips): raise RuntimeError('fusion features missing for some clips: ' + str(hres.skipped[:3]))
-    return ProbeData(E[orig], clips, recipe.label_names, encoder, hand, list(meta.attrs.get('skipped', [])) + skipped,
-                     E[~orig] if s.speeds else None, copy_of)
+    return ProbeData(E, items, clips, recipe.label_names, encoder, hand, list(meta.attrs.get('skipped', [])) + skipped)
 
 # %% ../nbs/06c_probes.ipynb #718cf7c4
 def select_layers(E: np.ndarray, layers: int | Sequence[int] | str) -> np.ndarray:
@@ -197,31 +194,22 @@ def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSetting
     cv = inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed)
     return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in cv.iloc[0].to_dict().items()}
 
-# %% ../nbs/06c_probes.ipynb #1a5399ae
-def copies_of(data: ProbeData, tr: np.ndarray) -> np.ndarray:
-    "Rows of `data.E_copies` that are copies of the clips `tr` (none when there are no copies)."
-    return np.zeros(0, int) if data.E_copies is None else np.flatnonzero(np.isin(data.copy_of, tr))
-
 # %% ../nbs/06c_probes.ipynb #20b30a23
 def fit_probe_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
                    verbose=None, workdir=None) -> FoldResult:
     "The probe family's fold: choose layers and C on the training speakers (and copies), fit, predict the test clips."
-    s, t0, f = recipe.settings, time.time(), folds.to_numpy()
-    tr, te = np.flatnonzero(f != fold), np.flatnonzero(f == fold)
-    y, spk, cands = data.y, data.clips.speaker.to_numpy(), layer_candidates(s.layers, data.E.shape[1])
+    s, t0 = recipe.settings, time.time()
+    tr, te = fold_split(data.items, data.clips, folds, fold)
+    y, spk, cands = data.y, data.items.speaker.to_numpy(), layer_candidates(s.layers, data.E.shape[1])
     feats = {n: probe_features(data.E, l, spk, recipe.speaker_norm, data.hand) for n, l in cands.items()}
-    cp = copies_of(data, tr); src = np.concatenate([tr, data.copy_of[cp]]) if len(cp) else tr
-    ytr, gtr = y[src], spk[src]
-    train = {n: np.concatenate([X[tr], select_layers(data.E_copies[cp], l)]) if len(cp) else X[tr]
-             for (n, X), l in zip(feats.items(), cands.values())}
-    choice = choose_probe(train, ytr, gtr, s, seed)
+    choice = choose_probe({n: X[tr] for n, X in feats.items()}, y[tr], spk[tr], s, seed)
     X = feats[choice['candidate']]
-    model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(train[choice['candidate']], ytr)
-    per_layer = ({n: ua(y[te], make_classifier(s.classifier, choice['C'], seed).fit(train[n], ytr).predict(Xl[te]))
+    model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(X[tr], y[tr])
+    per_layer = ({n: ua(y[te], make_classifier(s.classifier, choice['C'], seed).fit(Xl[tr], y[tr]).predict(Xl[te]))
                   for n, Xl in feats.items()} if len(feats) > 1 else {})
     choice['layers'] = cands[choice['candidate']]
-    res = FoldResult(fold, list(data.labels), model, data.clips.iloc[te].assign(example=te).reset_index(drop=True),
-                     model.predict_proba(X[te]), len(ytr), 0, time.time() - t0, info=dict(choice=choice, per_layer=per_layer))
+    res = FoldResult(fold, list(data.labels), model, data.items.iloc[te].assign(example=te).reset_index(drop=True),
+                     model.predict_proba(X[te]), len(tr), 0, time.time() - t0, info=dict(choice=choice, per_layer=per_layer))
     res.save = lambda path: save_probe_bundle(path, model, recipe, data.encoder, choice['layers'], data.labels, fold)
     return res
 
