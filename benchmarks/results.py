@@ -36,19 +36,20 @@ PLAN = [
     ('whisper_probe_000', 'random', []), ('whisper_probe_000', 'speaker-kfold', []),
     ('whisper_probe', 'cross-corpus', ['--dataset', 'ravdess', '--test-dataset', 'crema-d']),
     ('whisper_probe_plain', 'cross-corpus', ['--dataset', 'ravdess', '--test-dataset', 'crema-d']),
-    ('handcrafted_probe', 'emobox', []), ('handcrafted_no_profile', 'emobox', []),
+    ('handcrafted_probe', 'emobox', []), ('handcrafted_functionals', 'emobox', []), ('handcrafted_no_profile', 'emobox', []),
     ('handcrafted_prosody_voice', 'emobox', []), ('handcrafted_cepstral', 'emobox', []),
+    ('handcrafted_functionals', 'speaker-kfold', ['--dataset', 'crema-d']), ('handcrafted_probe', 'speaker-kfold', ['--dataset', 'crema-d']),
     ('default_whisper', 'speaker-kfold', []),
 ]
 KEEP = ('metrics.json', 'predictions.csv', 'report.md')
 RESULTS = Path(__file__).resolve().parent.parent/'results'
 
 def run_name(rec: str, proto: str, extra: list) -> str:
-    "The kept folder of a run: RECIPE-PROTOCOL, or RECIPE-TRAIN-to-TEST for a cross-corpus run."
-    if proto != 'cross-corpus': return f'{rec}-{proto}'
+    "The kept folder of a run: RECIPE-PROTOCOL (RECIPE-CORPORA-PROTOCOL on other corpora), or RECIPE-TRAIN-to-TEST for a cross-corpus run."
     sides = {'--dataset': [], '--test-dataset': []}
     for flag, val in zip(extra, extra[1:]):
         if flag in sides: sides[flag].append(val)
+    if proto != 'cross-corpus': return f"{rec}-{'+'.join(sides['--dataset'])}-{proto}" if sides['--dataset'] else f'{rec}-{proto}'
     return f"{rec}-{'+'.join(sides['--dataset'])}-to-{'+'.join(sides['--test-dataset'])}"
 
 def keep(run: Path, dest: Path) -> None:

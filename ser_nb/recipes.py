@@ -24,6 +24,7 @@ FAMILIES: dict[str, str] = {
     'keras': 'ser_nb.train:KERAS',           # the reports' networks (chapter 05a)
     'embedding': 'ser_nb.probes:PROBES',     # probes on frozen encoder embeddings (chapter 06c)
     'handcrafted': 'ser_nb.handcrafted:HANDCRAFTED',  # ser_nb's own prosodic and spectral descriptors (chapter 06e)
+    'fisher': 'ser_nb.fisher:FISHER',        # those descriptors with Fisher vectors of MFCC frames (chapter 06f)
 }
 
 # %% ../nbs/05_recipes.ipynb #c689992c
@@ -91,8 +92,13 @@ def to_dict(self: Recipe) -> dict:
 
 # %% ../nbs/05_recipes.ipynb #9dc1bd31
 def _settings_from_dict(cls: type, d: dict):
-    "A settings dataclass from a dict, tuples where the field holds a tuple."
-    return cls(**{k: (tuple(v) if isinstance(v, list) and isinstance(getattr(cls, k, None), tuple) else v) for k, v in d.items()})
+    "A settings dataclass from a dict: tuples where the field holds a tuple, dataclasses where it holds one (nested settings)."
+    def value(k, v):
+        default = getattr(cls, k, None)
+        if isinstance(v, list) and isinstance(default, tuple): return tuple(v)
+        if isinstance(v, dict) and dataclasses.is_dataclass(default): return _settings_from_dict(type(default), v)
+        return v
+    return cls(**{k: value(k, v) for k, v in d.items()})
 
 @patch(cls_method=True)
 def from_dict(cls: Recipe, d: dict) -> Recipe:
@@ -182,7 +188,8 @@ def report_recipes() -> list[Recipe]:
     ]
 
 # %% ../nbs/05_recipes.ipynb #5ce75e1b
-RECIPE_SOURCES: list[str] = ['ser_nb.recipes:report_recipes', 'ser_nb.probes:probe_recipes', 'ser_nb.handcrafted:handcrafted_recipes']
+RECIPE_SOURCES: list[str] = ['ser_nb.recipes:report_recipes', 'ser_nb.probes:probe_recipes', 'ser_nb.handcrafted:handcrafted_recipes',
+                              'ser_nb.fisher:fisher_recipes']
 RECIPES: dict[str, Recipe] = {}
 
 # %% ../nbs/05_recipes.ipynb #3e4a3cf7
