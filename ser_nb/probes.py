@@ -122,6 +122,8 @@ def load_probe_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs:
     s = recipe.settings; encoder = resolve_encoder(s.encoder)
     if s.speeds and (s.fusion or recipe.speaker_norm): raise ValueError(f'{recipe.name}: speed copies go with neither fusion nor speaker normalisation')
     E, items, skipped = corpus_embeddings(meta, encoder, cache_dir, jobs, progress, s.pool, s.trim_db, s.speeds)
+    order = np.argsort((items.aug != 'orig').to_numpy(), kind='stable')   # the clips first, then their copies
+    E, items = E[order], items.iloc[order].reset_index(drop=True)
     clips = items[items.aug == 'orig'].drop(columns='aug').reset_index(drop=True)
     hand = None
     if s.fusion:
