@@ -13,13 +13,13 @@ import pandas as pd
 from fastcore.basics import patch
 from .dsp import power_spectrogram, mel_power, power_to_db
 from .features import mfcc_from_mel, deltas
-from .preprocess import trim_silence, load_audio, resample
+from .preprocess import trim_silence
 from .augment import fold_split
 from .recipes import Recipe, Family
-from .train import FoldResult, write_bundle, PredictFiles, BundleError, refuse_transductive
+from .train import FoldResult, write_bundle, BundleError, refuse_transductive
 from .probes import make_classifier, choose_probe, linear_head, save_head, load_head
 from .handcrafted import (OwnFeaturiser, HandcraftedSettings, HandcraftedData, load_handcrafted_data, fit_handcrafted_fold,
-                                load_handcrafted_bundle, HandcraftedBundle, HOP_S)
+                                load_handcrafted_bundle, HandcraftedBundle, ReadsAtRate, HOP_S)
 from .eval import ua
 
 # %% auto #0
@@ -204,7 +204,7 @@ def save_fisher_bundle(path, hres: FoldResult, ubm: Ubm, model, recipe: Recipe, 
 
 # %% ../nbs/06f_fisher.ipynb #cd2f7dd5
 @dataclass
-class FisherBundle(PredictFiles):
+class FisherBundle(ReadsAtRate):
     "A loaded Fisher bundle: chapter 06e's bundle, the frames' featuriser, the mixture and the Fisher vectors' head."
     hand: HandcraftedBundle
     frames: MfccFrames
@@ -216,6 +216,8 @@ class FisherBundle(PredictFiles):
 
     @property
     def name(self) -> str: return self.recipe.name
+    @property
+    def sr(self) -> int: return self.frames.sr
 
 @patch
 def predict_audio(self: FisherBundle, y: np.ndarray, sr: int) -> np.ndarray:
@@ -225,21 +227,11 @@ def predict_audio(self: FisherBundle, y: np.ndarray, sr: int) -> np.ndarray:
     pf = self.model.predict_proba(fisher_vector(self.ubm, self.frames.featurise(y, sr))[None].astype(np.float64))
     return product_of_experts(self.hand.predict_audio(y, sr)[None], pf)[0]
 
-@patch
-def predict_file(self: FisherBundle, path) -> np.ndarray:
-    "Class probabilities of one audio file, read at the featurisers' rate (as the feature store reads it)."
-    return self.predict_audio(load_audio(path, self.frames.sr), self.frames.sr)
-
 # %% ../nbs/06f_fisher.ipynb #0c09ca24
 def load_fisher_bundle(path, meta: dict) -> FisherBundle:
     "The Fisher family's loader (called by `ser_nb.train.load_bundle` for `kind: fisher`)."
     path = Path(path)
-    fd = {k: v for k, v in (meta.get('frames') or {}).items() if k != 'version'}
-    try: frames = MfccFrames(**fd)
-    except TypeError as e: raise BundleError(f"{path/'bundle.json'}: bad frames featuriser ({e})") from None
-    if frames.key != meta.get('frames_key'):
-        raise BundleError(f"{path}: made with MFCC frames v{(meta.get('frames') or {}).get('version')}, this ser_nb computes "
-                          f"v{FRAMES_VERSION} (key {frames.key} != {meta.get('frames_key')}): retrain or use the matching ser_nb")
+    frames = MfccFrames.from_bundle(path, meta.get('frames'), meta.get('frames_key'), 'MFCC frames')
     if not (path / 'ubm.npz').exists(): raise BundleError(f'{path}: Fisher bundle without ubm.npz')
     with np.load(path / 'ubm.npz', allow_pickle=False) as z: ubm = Ubm(*(z[k] for k in ('mu', 'sd', 'weights', 'means', 'variances')))
     return FisherBundle(load_handcrafted_bundle(path, meta), frames, ubm, load_head(path / 'fisher_head.npz'),

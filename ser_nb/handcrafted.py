@@ -24,8 +24,8 @@ __all__ = ['HOP_S', 'FULL_FUNCTIONALS', 'DESCRIPTOR_GROUPS', 'HANDCRAFTED_VERSIO
            'pitch_track', 'hnr_db', 'jitter', 'shimmer', 'lpc', 'formants', 'spectral_shape', 'harmonic_difference',
            'functionals', 'descriptor_group', 'clip_descriptors', 'OwnFeaturiser', 'HandcraftedSpec',
            'HandcraftedSettings', 'handcrafted_recipes', 'HandcraftedData', 'load_handcrafted_data', 'group_columns',
-           'fit_handcrafted_fold', 'save_handcrafted_bundle', 'HandcraftedBundle', 'load_handcrafted_bundle',
-           'ablation_table']
+           'fit_handcrafted_fold', 'save_handcrafted_bundle', 'ReadsAtRate', 'HandcraftedBundle',
+           'load_handcrafted_bundle', 'ablation_table']
 
 # %% ../nbs/06e_handcrafted.ipynb #fc73f4c1
 HOP_S = 0.01   # the frame hop of every descriptor (s)
@@ -268,6 +268,16 @@ class OwnFeaturiser:
         "`(y, sr)` resampled to the featuriser's own rate `self.sr` where it differs."
         return (y, sr) if sr == self.sr else (resample(np.asarray(y, np.float32), sr, self.sr), self.sr)
 
+    @classmethod
+    def from_bundle(cls, path, d: dict | None, key: str | None, what: str):
+        "The featuriser whose settings `d` a bundle at `path` saved with `key`; refused where this code computes other numbers."
+        try: f = cls(**{k: v for k, v in (d or {}).items() if k != 'version'})
+        except TypeError as e: raise BundleError(f"{Path(path)/'bundle.json'}: bad {what} settings ({e})") from None
+        if f.key != key:
+            raise BundleError(f"{path}: made with {what} v{(d or {}).get('version')}, this ser_nb computes v{cls.version} "
+                              f"(key {f.key} != {key}): retrain or use the matching ser_nb")
+        return f
+
 HANDCRAFTED_VERSION = 1   # bump when a descriptor's numbers change: the cache key and bundles follow
 
 @dataclass(frozen=True)
@@ -397,8 +407,14 @@ def save_handcrafted_bundle(path, model, recipe: Recipe, spec: HandcraftedSpec, 
     return write_bundle(path, meta, lambda d: save_head(head, d / 'head.npz'))
 
 # %% ../nbs/06e_handcrafted.ipynb #bc00f42e
+class ReadsAtRate(PredictFiles):
+    "Mixin: `predict_file` reads the file at the bundle's featuriser rate `sr` (as the feature store read the clips) and calls `predict_audio`."
+    def predict_file(self, path) -> np.ndarray:
+        "Class probabilities of one audio file."
+        return self.predict_audio(load_audio(path, self.sr), self.sr)
+
 @dataclass
-class HandcraftedBundle(PredictFiles):
+class HandcraftedBundle(ReadsAtRate):
     "A loaded handcrafted bundle: featuriser + the descriptors its head reads + `LinearHead`."
     model: object
     spec: HandcraftedSpec
@@ -409,6 +425,8 @@ class HandcraftedBundle(PredictFiles):
 
     @property
     def name(self) -> str: return self.recipe.name
+    @property
+    def sr(self) -> int: return self.spec.sr
 
 # %% ../nbs/06e_handcrafted.ipynb #b816d4be
 @patch
@@ -417,21 +435,11 @@ def predict_audio(self: HandcraftedBundle, y: np.ndarray, sr: int) -> np.ndarray
     refuse_transductive(self.recipe)
     return self.model.predict_proba(self.spec.featurise(y, sr)[None, self.columns].astype(np.float64))[0]
 
-@patch
-def predict_file(self: HandcraftedBundle, path) -> np.ndarray:
-    "Class probabilities of one audio file, read at the featuriser's rate (as the feature store reads it)."
-    return self.predict_audio(load_audio(path, self.spec.sr), self.spec.sr)
-
 # %% ../nbs/06e_handcrafted.ipynb #309830f2
 def load_handcrafted_bundle(path, meta: dict) -> HandcraftedBundle:
     "The handcrafted family's loader (called by `ser_nb.train.load_bundle` for `kind: handcrafted`)."
     path = Path(path)
-    sd = {k: v for k, v in (meta.get('spec') or {}).items() if k != 'version'}
-    try: spec = HandcraftedSpec(**sd)
-    except TypeError as e: raise BundleError(f"{path/'bundle.json'}: bad handcrafted spec ({e})") from None
-    if spec.key != meta.get('spec_key'):
-        raise BundleError(f"{path}: made with handcrafted descriptors v{(meta.get('spec') or {}).get('version')}, this ser_nb computes "
-                          f"v{HANDCRAFTED_VERSION} (key {spec.key} != {meta.get('spec_key')}): retrain or use the matching ser_nb")
+    spec = HandcraftedSpec.from_bundle(path, meta.get('spec'), meta.get('spec_key'), 'handcrafted descriptors')
     where = {n: i for i, n in enumerate(spec.names)}
     if missing := [n for n in meta['names'] if n not in where]: raise BundleError(f'{path}: unknown descriptors {missing[:3]}')
     if not (path / 'head.npz').exists(): raise BundleError(f'{path}: handcrafted bundle without head.npz')
