@@ -135,7 +135,7 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
     results = []
     for f in fold_ids:
         if progress: print(f'[{recipe.name}] {protocol}: fold {f + 1}/{len(fold_ids)}', flush=True)
-        results.append(fam.fit_fold(recipe, data, f, fa, seed=seed, epochs=epochs, verbose=verbose, workdir=out))
+        results.append(fam.fit_fold(recipe, data, f, fa, seed=seed, epochs=epochs, verbose=verbose, workdir=out, jobs=jobs))
         if out: results[-1].save(out/'bundles'/f'fold{f}')
     clips = pd.concat([r.clip_predictions() for r in results], ignore_index=True)
     m = run_metrics(recipe, protocol, data, [evaluate(r) for r in results], clips, test_datasets, epochs_cap=epochs, seed=seed,

@@ -169,16 +169,16 @@ def product_of_experts(*probas: np.ndarray) -> np.ndarray:
 
 # %% ../nbs/06f_fisher.ipynb #3fcc174b
 def fit_fisher_fold(recipe: Recipe, data: FisherData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
-                    verbose=None, workdir=None) -> FoldResult:
+                    verbose=None, workdir=None, jobs: int = 1) -> FoldResult:
     "The Fisher family's fold: chapter 06e's probe, the mixture and a probe on the Fisher vectors, probabilities multiplied."
     s, t0 = recipe.settings, time.time()
-    hres = fit_handcrafted_fold(hand_recipe(recipe), data.hand, fold, folds, seed=seed)
+    hres = fit_handcrafted_fold(hand_recipe(recipe), data.hand, fold, folds, seed=seed, jobs=jobs)
     tr, te = fold_split(data.items, data.clips, folds, fold)
     orig = (data.items.aug == 'orig').to_numpy()
     ubm = fit_ubm([data.frames[i] for i in tr[orig[tr]]], s.k, s.max_frames, seed)
     V = np.stack([fisher_vector(ubm, F) for F in data.frames])
     y, spk = data.y, data.items.speaker.to_numpy()
-    choice = choose_probe({'fisher': V[tr]}, y[tr], spk[tr], s, seed)
+    choice = choose_probe({'fisher': V[tr]}, y[tr], spk[tr], s, seed, jobs)
     model = make_classifier(s.classifier, choice['C'], seed).fit(V[tr], y[tr])
     Pf = model.predict_proba(V[te]); P = product_of_experts(hres.test_proba, Pf)
     views = dict(descriptors=ua(y[te], hres.test_proba.argmax(1)), fisher=ua(y[te], Pf.argmax(1)))

@@ -384,13 +384,13 @@ def group_columns(names: Sequence[str], groups: Sequence[str]) -> np.ndarray:
 
 # %% ../nbs/06e_handcrafted.ipynb #21ef65c9
 def fit_handcrafted_fold(recipe: Recipe, data: HandcraftedData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
-                         verbose=None, workdir=None) -> FoldResult:
+                         verbose=None, workdir=None, jobs: int = 1) -> FoldResult:
     "The handcrafted family's fold: `C` by inner CV on the training speakers (clips and copies), fit, predict the test clips."
     s, t0 = recipe.settings, time.time()
     tr, te = fold_split(data.items, data.clips, folds, fold)
     cols = group_columns(data.names, s.groups)
     X, y, spk = data.X[:, cols].astype(np.float64), data.y, data.items.speaker.to_numpy()
-    choice = choose_probe({'+'.join(s.groups): X[tr]}, y[tr], spk[tr], s, seed)
+    choice = choose_probe({'+'.join(s.groups): X[tr]}, y[tr], spk[tr], s, seed, jobs)
     model = make_classifier(s.classifier, choice['C'], seed).fit(X[tr], y[tr])
     res = FoldResult(fold, list(data.labels), model, data.items.iloc[te].assign(example=te).reset_index(drop=True),
                      model.predict_proba(X[te]), len(tr), 0, time.time() - t0, info=dict(choice=choice, n_descriptors=len(cols)))

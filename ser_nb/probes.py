@@ -168,15 +168,22 @@ def make_classifier(kind: str = 'logreg', C: float = 1.0, seed: int = 42, n_esti
     raise ValueError(f"classifier must be 'logreg', 'mlp' or 'rf', got {kind!r}")
 
 # %% ../nbs/06c_probes.ipynb #53816dba
+def _split_ua(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, kind: str, C: float, seed: int) -> float:
+    "UA on `te` of a fresh classifier fitted on `tr`."
+    return ua(y[te], make_classifier(kind, C, seed).fit(X[tr], y[tr]).predict(X[te]))
+
 def inner_cv(candidates: dict, y: np.ndarray, groups: np.ndarray, kind: str = 'logreg', Cs: Sequence[float] = (1.0,),
-             n_folds: int = 4, seed: int = 42) -> pd.DataFrame:
-    "Mean inner-CV UA of every (candidate feature set, C), grouped by speaker: one row each, best first."
+             n_folds: int = 4, seed: int = 42, n_jobs: int = 1) -> pd.DataFrame:
+    "Mean inner-CV UA of every (candidate feature set, C), grouped by speaker: one row each, best first; `n_jobs` processes fit in parallel."
     from sklearn.model_selection import GroupKFold, StratifiedKFold
     k = min(n_folds, len(np.unique(groups)))
     splits = list((GroupKFold(k) if k >= 2 else StratifiedKFold(n_folds, shuffle=True, random_state=seed)).split(y, y, groups))
-    rows = [dict(candidate=name, C=C, ua=float(np.mean([ua(y[te], make_classifier(kind, C, seed).fit(X[tr], y[tr]).predict(X[te]))
-                                                       for tr, te in splits])))
-            for name, X in candidates.items() for C in Cs]
+    todo = [(name, C, tr, te) for name in candidates for C in Cs for tr, te in splits]
+    if n_jobs > 1:
+        from joblib import Parallel, delayed
+        uas = Parallel(n_jobs)(delayed(_split_ua)(candidates[n], y, tr, te, kind, C, seed) for n, C, tr, te in todo)
+    else: uas = [_split_ua(candidates[n], y, tr, te, kind, C, seed) for n, C, tr, te in todo]
+    rows = [dict(candidate=n, C=C, ua=float(np.mean(uas[i:i + len(splits)]))) for i, (n, C, _, _) in enumerate(todo) if i % len(splits) == 0]
     return pd.DataFrame(rows).sort_values('ua', ascending=False, kind='stable').reset_index(drop=True)
 
 # %% ../nbs/06c_probes.ipynb #bd5d5637
@@ -186,25 +193,25 @@ def layer_candidates(layers, n_layers: int) -> dict:
     return {str(layers): layers}
 
 # %% ../nbs/06c_probes.ipynb #045f2611
-def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSettings, seed: int = 42) -> dict:
-    "The candidate and C chosen by inner CV on the training clips (`feats`: name -> training features)."
+def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSettings, seed: int = 42, n_jobs: int = 1) -> dict:
+    "The candidate and C chosen by inner CV on the training clips (`feats`: name -> training features), fits in `n_jobs` processes."
     Cs = list(s.Cs)
     if s.classifier == 'rf' or (len(feats) == 1 and len(Cs) == 1):
         return dict(candidate=next(iter(feats)), C=Cs[0], ua=float('nan'))
     best = next(iter(feats)) if len(feats) == 1 else \
-        inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed).candidate.iloc[0]
-    cv = inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed)
+        inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed, n_jobs).candidate.iloc[0]
+    cv = inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed, n_jobs)
     return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in cv.iloc[0].to_dict().items()}
 
 # %% ../nbs/06c_probes.ipynb #20b30a23
 def fit_probe_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
-                   verbose=None, workdir=None) -> FoldResult:
+                   verbose=None, workdir=None, jobs: int = 1) -> FoldResult:
     "The probe family's fold: choose layers and C on the training speakers (and copies), fit, predict the test clips."
     s, t0 = recipe.settings, time.time()
     tr, te = fold_split(data.items, data.clips, folds, fold)
     y, spk, cands = data.y, data.items.speaker.to_numpy(), layer_candidates(s.layers, data.E.shape[1])
     feats = {n: probe_features(data.E, l, spk, recipe.speaker_norm, data.hand) for n, l in cands.items()}
-    choice = choose_probe({n: X[tr] for n, X in feats.items()}, y[tr], spk[tr], s, seed)
+    choice = choose_probe({n: X[tr] for n, X in feats.items()}, y[tr], spk[tr], s, seed, jobs)
     X = feats[choice['candidate']]
     model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(X[tr], y[tr])
     per_layer = ({n: ua(y[te], make_classifier(s.classifier, choice['C'], seed).fit(Xl[tr], y[tr]).predict(Xl[te]))

@@ -34,7 +34,7 @@ class Family:
     name: str
     settings: type                  # dataclass of the family's recipe settings
     load_data: Callable             # (recipe, meta, *, cache_dir, jobs, seed, progress) -> data with `.clips`
-    fit_fold: Callable              # (recipe, data, fold, folds, *, seed, epochs, verbose, workdir) -> FoldResult
+    fit_fold: Callable              # (recipe, data, fold, folds, *, seed, epochs, verbose, workdir, jobs) -> FoldResult
     load_bundle: Callable           # (path, meta) -> a predictor with `labels` and `predict_file`
     figure: Callable | None = None  # (results, metrics) -> the run's `curves.png` figure
     metrics: Callable | None = None # (data, results) -> extra keys for `metrics.json`

@@ -224,8 +224,8 @@ def _fit_keras(s: KerasSettings, X: tuple, y: tuple, k: int, epochs: int, verbos
 
 # %% ../nbs/05a_train.ipynb #53cf5dd2
 def train(recipe: Recipe | str, data: Examples, fold: int, folds: pd.Series, *, seed: int = 42, epochs: int | None = None,
-          verbose: int | None = None, workdir: str | os.PathLike | None = None) -> FoldResult:
-    "Train `recipe`'s model on the training part of `fold` and predict its test examples; `epochs` caps the recipe's (checkpoints under `workdir`)."
+          verbose: int | None = None, workdir: str | os.PathLike | None = None, jobs: int = 1) -> FoldResult:
+    "Train `recipe`'s model on the training part of `fold` and predict its test examples; `epochs` caps the recipe's (checkpoints under `workdir`; `jobs` is unused: TensorFlow has its own threads)."
     from ser_nb.models import set_seed
     recipe = get_recipe(recipe); s = recipe.settings; t0 = time.time()
     if epochs is not None and epochs < 1: raise ValueError(f'epochs must be >= 1, got {epochs}')
