@@ -168,9 +168,9 @@ def make_classifier(kind: str = 'logreg', C: float = 1.0, seed: int = 42, n_esti
     raise ValueError(f"classifier must be 'logreg', 'mlp' or 'rf', got {kind!r}")
 
 # %% ../nbs/06c_probes.ipynb #53816dba
-def _split_ua(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, kind: str, C: float, seed: int) -> float:
-    "UA on `te` of a fresh classifier fitted on `tr`."
-    return ua(y[te], make_classifier(kind, C, seed).fit(X[tr], y[tr]).predict(X[te]))
+def _c_ua(X: np.ndarray, y: np.ndarray, splits: list, kind: str, C: float, seed: int) -> float:
+    "Mean UA over `splits` (train, test) of fresh classifiers with this `C`."
+    return float(np.mean([ua(y[te], make_classifier(kind, C, seed).fit(X[tr], y[tr]).predict(X[te])) for tr, te in splits]))
 
 def inner_cv(candidates: dict, y: np.ndarray, groups: np.ndarray, kind: str = 'logreg', Cs: Sequence[float] = (1.0,),
              n_folds: int = 4, seed: int = 42, n_jobs: int = 1) -> pd.DataFrame:
@@ -178,12 +178,14 @@ def inner_cv(candidates: dict, y: np.ndarray, groups: np.ndarray, kind: str = 'l
     from sklearn.model_selection import GroupKFold, StratifiedKFold
     k = min(n_folds, len(np.unique(groups)))
     splits = list((GroupKFold(k) if k >= 2 else StratifiedKFold(n_folds, shuffle=True, random_state=seed)).split(y, y, groups))
-    todo = [(name, C, tr, te) for name in candidates for C in Cs for tr, te in splits]
-    if n_jobs > 1:
-        from joblib import Parallel, delayed
-        uas = Parallel(n_jobs)(delayed(_split_ua)(candidates[n], y, tr, te, kind, C, seed) for n, C, tr, te in todo)
-    else: uas = [_split_ua(candidates[n], y, tr, te, kind, C, seed) for n, C, tr, te in todo]
-    rows = [dict(candidate=n, C=C, ua=float(np.mean(uas[i:i + len(splits)]))) for i, (n, C, _, _) in enumerate(todo) if i % len(splits) == 0]
+    todo = [(name, C) for name in candidates for C in Cs]
+    args = [(candidates[n], y, splits, kind, C, seed) for n, C in todo]
+    if n_jobs > 1 and len(todo) > 1:   # the feature store's worker processes (one BLAS thread each), reused
+        from joblib.externals.loky import get_reusable_executor
+        from ser_nb.store import THREAD_ENV
+        uas = list(get_reusable_executor(max_workers=min(n_jobs, len(todo)), env=THREAD_ENV).map(_c_ua, *zip(*args)))
+    else: uas = [_c_ua(*a) for a in args]
+    rows = [dict(candidate=n, C=C, ua=u) for (n, C), u in zip(todo, uas)]
     return pd.DataFrame(rows).sort_values('ua', ascending=False, kind='stable').reset_index(drop=True)
 
 # %% ../nbs/06c_probes.ipynb #bd5d5637
