@@ -205,19 +205,17 @@ def save_fisher_bundle(path, hres: FoldResult, ubm: Ubm, model, recipe: Recipe, 
 # %% ../nbs/06f_fisher.ipynb #cd2f7dd5
 @dataclass
 class FisherBundle(ReadsAtRate):
-    "A loaded Fisher bundle: chapter 06e's bundle, the frames' featuriser, the mixture and the Fisher vectors' head."
+    "A loaded Fisher bundle: chapter 06e's bundle (labels, recipe and `bundle.json` too), the frames' featuriser, the mixture and the Fisher vectors' head."
     hand: HandcraftedBundle
     frames: MfccFrames
     ubm: Ubm
     model: object
-    labels: list[str]
-    recipe: Recipe
-    meta: dict
 
-    @property
-    def name(self) -> str: return self.recipe.name
-    @property
-    def sr(self) -> int: return self.frames.sr
+    labels = property(lambda self: self.hand.labels)
+    recipe = property(lambda self: self.hand.recipe)
+    meta = property(lambda self: self.hand.meta)
+    name = property(lambda self: self.hand.name)
+    sr = property(lambda self: self.frames.sr)
 
 @patch
 def predict_audio(self: FisherBundle, y: np.ndarray, sr: int) -> np.ndarray:
@@ -234,8 +232,7 @@ def load_fisher_bundle(path, meta: dict) -> FisherBundle:
     frames = MfccFrames.from_bundle(path, meta.get('frames'), meta.get('frames_key'), 'MFCC frames')
     if not (path / 'ubm.npz').exists(): raise BundleError(f'{path}: Fisher bundle without ubm.npz')
     with np.load(path / 'ubm.npz', allow_pickle=False) as z: ubm = Ubm(*(z[k] for k in ('mu', 'sd', 'weights', 'means', 'variances')))
-    return FisherBundle(load_handcrafted_bundle(path, meta), frames, ubm, load_head(path / 'fisher_head.npz'),
-                        list(meta['labels']), Recipe.from_dict(meta['recipe']), meta)
+    return FisherBundle(load_handcrafted_bundle(path, meta), frames, ubm, load_head(path / 'fisher_head.npz'))
 
 # %% ../nbs/06f_fisher.ipynb #3bc57ea1
 def _fisher_metrics(data: FisherData, results: list[FoldResult]) -> dict:
