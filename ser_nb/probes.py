@@ -20,8 +20,8 @@ from .augment import fold_split
 # %% auto #0
 __all__ = ['FAST_ENCODERS', 'PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData',
            'load_probe_data', 'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'layer_candidates',
-           'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'LinearHead', 'linear_head', 'save_head', 'load_head',
-           'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
+           'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'span_table', 'LinearHead', 'linear_head', 'save_head',
+           'load_head', 'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
 
 # %% ../nbs/06c_probes.ipynb #0a8fea27
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ProbeSettings:
     "How a probe recipe gets its embeddings and fits its classifier."
     encoder: str = 'whisper-base'       # `get_encoder` name; '$VAR|fallback' reads the environment
     classifier: str = 'logreg'          # 'logreg', 'mlp' or 'rf'
-    layers: str | int = 'select'        # 'select' (inner CV over each layer and all), 'last', 'all', 'mean' or a layer
+    layers: str | int = 'select'        # by inner CV: 'select' (each layer, all) or 'spans' (every run of adjacent layers); or 'last', 'all', 'mean', a layer
     Cs: tuple = (0.003, 0.01, 0.03, 0.1)
     inner_folds: int = 4
     fusion: str | None = None           # a FeatureSpec preset concatenated to the embeddings
@@ -45,6 +45,7 @@ def probe_recipes() -> list[Recipe]:
     P = ProbeSettings
     strong = P(layers='all', pool='mean_std', trim_db=30., Cs=(0.003, 0.01, 0.03))
     sped = replace(strong, speeds=(0.9, 1.1), Cs=(0.001, 0.003, 0.01, 0.03))
+    spans = replace(sped, layers='spans')
     crema = rav | dict(datasets=('crema-d',), labels='crema6', si_protocol='speaker-kfold', protocol='speaker-kfold')
     p002 = dict(metric='accuracy', value=0.6389, protocol="random 80/20 (288 test clips); the report's best model, CNN+LSTM")
     p003 = dict(metric='accuracy', value=0.641, protocol='random 80/20 on full CREMA-D (7442 clips)')
@@ -54,11 +55,13 @@ def probe_recipes() -> list[Recipe]:
                **(rav | dict(protocol='random')), published=dict(metric='accuracy', value=0.4861, protocol='random 80/20 (288 test clips)'),
                notes='The report fed wav2vec2-base frame embeddings to a default Random Forest; we mean-pool the last layer.'),
         Recipe('whisper_probe', '002', "Whisper-base's hidden states of the clip without its silent edges, each pooled by mean and "
-               'standard deviation, all concatenated + class-weighted logistic regression (C by inner CV on the training speakers), '
-               'trained on the training clips and their copies at 0.9x and 1.1x speed',
-               settings=sped, **rav, published=p002,
+               'standard deviation; a run of adjacent layers concatenated + class-weighted logistic regression (the run and C by '
+               'inner CV on the training speakers), trained on the training clips and their copies at 0.9x and 1.1x speed',
+               settings=spans, **rav, published=p002,
                notes='Under the random protocol this is report 002 on its own ground; EmoBox folds are the speaker-independent test.'),
-        Recipe('whisper_probe_plain', '002', 'whisper_probe without the speed-perturbed training copies', settings=strong, **rav),
+        Recipe('whisper_probe_all_layers', '002', 'whisper_probe with every hidden state concatenated (no choice of layers)',
+               settings=sped, **rav),
+        Recipe('whisper_probe_plain', '002', 'whisper_probe_all_layers without the speed-perturbed training copies', settings=strong, **rav),
         Recipe('whisper_probe_layers', '002', 'the first whisper_probe: per-layer mean-pooled embeddings of the untrimmed clip + '
                'class-weighted logistic regression; layer and C chosen by inner CV on the training speakers', settings=P(), **rav),
         Recipe('whisper_probe_sn', '002', "whisper_probe + per-speaker normalisation (transductive: test speakers' unlabelled "
@@ -192,6 +195,9 @@ def inner_cv(candidates: dict, y: np.ndarray, groups: np.ndarray, kind: str = 'l
 def layer_candidates(layers, n_layers: int) -> dict:
     "Name -> layer choice of the candidates a probe chooses among."
     if layers == 'select': return {**{f'layer {l}': l for l in range(n_layers)}, 'all layers': 'all'}
+    if layers == 'spans':
+        runs = {f'layers {a}-{b}': list(range(a, b + 1)) for a in range(n_layers) for b in range(a + 1, n_layers) if b - a < n_layers - 1}
+        return {**{f'layer {l}': l for l in range(n_layers)}, **runs, 'all layers': 'all'}
     return {str(layers): layers}
 
 # %% ../nbs/06c_probes.ipynb #045f2611
@@ -247,6 +253,19 @@ def _probe_metrics(data: ProbeData, results: list[FoldResult]) -> dict:
 
 def _probe_figure(results: list[FoldResult], m: dict):
     return plot_layer_curve(m) if any(m['per_layer_ua'].values()) else None
+
+# %% ../nbs/06c_probes.ipynb #30679c93
+def span_table(m: dict) -> pd.DataFrame:
+    "Mean test UA (%) over folds of each run of adjacent layers in a run's `per_layer_ua`: rows its first layer, columns its last."
+    def span(name: str, n: int):
+        if name == 'all layers': return 0, n - 1
+        a, _, b = name.split(' ')[1].partition('-')
+        return int(a), int(b or a)
+    folds = [d for d in m['per_layer_ua'].values() if d]
+    n = sum(k.startswith('layer ') for k in folds[0])
+    rows = [(*span(k, n), 100 * float(np.mean([d[k] for d in folds]))) for k in folds[0]]
+    t = pd.DataFrame(rows, columns=['first', 'last', 'ua']).pivot(index='first', columns='last', values='ua')
+    return t.rename_axis(index='first layer', columns='last layer').round(1)
 
 # %% ../nbs/06c_probes.ipynb #d5b6f970
 @dataclass
@@ -346,7 +365,8 @@ def predict_audio(self: ProbeBundle, y: np.ndarray, sr: int) -> np.ndarray:
     if self.recipe.settings.fusion: raise BundleError(f"{self.recipe.name} fuses handcrafted features: not for single files")
     from ser_nb.encoders import trim_edges
     s = self.recipe.settings
-    E = self.embedder().embed(trim_edges(y, sr, s.trim_db), sr, pool=s.pool)[None]
+    upto = None if isinstance(self.layers, str) else list(range(int(np.max(self.layers)) + 1))   # the encoder stops at the last layer used
+    E = self.embedder().embed(trim_edges(y, sr, s.trim_db), sr, layers=upto, pool=s.pool)[None]
     return self.model.predict_proba(select_layers(E, self.layers))[0]
 
 # %% ../nbs/06c_probes.ipynb #b05d8b9c
