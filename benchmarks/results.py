@@ -33,6 +33,7 @@ PLAN = [
     ('whisper_probe_plain', 'random', []), ('whisper_probe_plain', 'emobox', []),
     ('whisper_probe_sn', 'emobox', []), ('whisper_probe_fusion', 'emobox', []),
     ('whisper_probe_crema', 'random', []), ('whisper_probe_crema', 'speaker-kfold', []),
+    ('whisper_probe', 'speaker-kfold', ['--dataset', 'crema-d']),
     ('whisper_probe_crema_plain', 'random', []), ('whisper_probe_crema_plain', 'speaker-kfold', []),
     ('whisper_probe_000', 'random', []), ('whisper_probe_000', 'speaker-kfold', []),
     ('whisper_probe', 'cross-corpus', ['--dataset', 'ravdess', '--test-dataset', 'crema-d']),

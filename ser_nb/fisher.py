@@ -133,9 +133,12 @@ class FisherData:
     frames: list
     spec: MfccFrames
 
-    def __getattr__(self, k):   # items, clips, labels, y, skipped: the descriptors'
-        if k in ('items', 'clips', 'labels', 'y', 'skipped'): return getattr(self.hand, k)
-        raise AttributeError(k)
+    # the examples, clips, labels and skipped files are the descriptors'
+    items = property(lambda self: self.hand.items)
+    clips = property(lambda self: self.hand.clips)
+    labels = property(lambda self: self.hand.labels)
+    y = property(lambda self: self.hand.y)
+    skipped = property(lambda self: self.hand.skipped)
 
 # %% ../nbs/06f_fisher.ipynb #208023f6
 def _keep_examples(hand: HandcraftedData, keep: np.ndarray, why: str) -> HandcraftedData:
@@ -176,11 +179,11 @@ def fit_fisher_fold(recipe: Recipe, data: FisherData, fold: int, folds: pd.Serie
     tr, te = fold_split(data.items, data.clips, folds, fold)
     orig = (data.items.aug == 'orig').to_numpy()
     ubm = fit_ubm([data.frames[i] for i in tr[orig[tr]]], s.k, s.max_frames, seed)
-    V = np.stack([fisher_vector(ubm, F) for F in data.frames])
+    Vtr, Vte = (np.stack([fisher_vector(ubm, data.frames[i]) for i in rows]) for rows in (tr, te))   # not the test clips' copies
     y, spk = data.y, data.items.speaker.to_numpy()
-    choice = choose_probe({'fisher': V[tr]}, y[tr], spk[tr], s, seed, jobs)
-    model = make_classifier(s.classifier, choice['C'], seed).fit(V[tr], y[tr])
-    Pf = model.predict_proba(V[te]); P = product_of_experts(hres.test_proba, Pf)
+    choice = choose_probe({'fisher': Vtr}, y[tr], spk[tr], s, seed, jobs)
+    model = make_classifier(s.classifier, choice['C'], seed).fit(Vtr, y[tr])
+    Pf = model.predict_proba(Vte); P = product_of_experts(hres.test_proba, Pf)
     views = dict(descriptors=ua(y[te], hres.test_proba.argmax(1)), fisher=ua(y[te], Pf.argmax(1)))
     res = FoldResult(fold, list(data.labels), (hres.model, ubm, model), hres.test_items, P, len(tr), 0, time.time() - t0,
                      info=dict(choice=dict(descriptors=hres.info['choice'], fisher=choice), n_descriptors=hres.info['n_descriptors'], view_ua=views))

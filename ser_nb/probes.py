@@ -254,7 +254,7 @@ def _probe_metrics(data: ProbeData, results: list[FoldResult]) -> dict:
 def _probe_figure(results: list[FoldResult], m: dict):
     return plot_layer_curve(m) if any(m['per_layer_ua'].values()) else None
 
-# %% ../nbs/06c_probes.ipynb #30679c93
+# %% ../nbs/06c_probes.ipynb #1dced375
 def span_table(m: dict) -> pd.DataFrame:
     "Mean test UA (%) over folds of each run of adjacent layers in a run's `per_layer_ua`: rows its first layer, columns its last."
     def span(name: str, n: int):
