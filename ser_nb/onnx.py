@@ -373,7 +373,7 @@ def onnx_meta(b, n_features: int | None = None) -> dict:
     "The JSON stored in the ONNX file of loaded bundle `b`: its own, and what the graph's input is."
     import ser_nb
     if isinstance(b, ProbeBundle):
-        inp = f"encoder {b.encoder}: mean-pooled hidden states, layers {b.layers!r} concatenated ({n_features} values)"
+        inp = f"encoder {b.encoder}: hidden states pooled by {b.recipe.settings.pool}, layers {b.layers!r} concatenated ({n_features} values)"
     else: inp = f"features {b.spec.name} of one example {tuple(b.spec.example_shape)}, unscaled (the graph standardises)"
     return dict(b.meta, onnx=dict(format=ONNX_FORMAT, version=1, input=inp, exported=time.strftime('%Y-%m-%dT%H:%M:%S'),
                                  ser_nb_version=ser_nb.__version__))
