@@ -29,7 +29,7 @@ __all__ = ['CHECKSUM_COLUMNS', 'CHECKSUM_DATASETS', 'SOURCES', 'RAVDESS_ZIP', 'M
 
 # %% ../nbs/00a_download.ipynb #1a9bb610
 CHECKSUM_COLUMNS = ['stem', 'sha256_wav', 'bytes', 'sha256_pcm_s16le']
-CHECKSUM_DATASETS = ('ravdess', 'crema-d')
+CHECKSUM_DATASETS = ('ravdess', 'crema-d', 'nemo', 'ased')
 
 # %% ../nbs/00a_download.ipynb #516db790
 class NoChecksumsError(LookupError):
@@ -216,7 +216,7 @@ class DownloadError(RuntimeError):
     "A download that failed; the message names the URL and the problem."
 
 # %% ../nbs/00a_download.ipynb #fb66792c
-MANUAL_ONLY = ('savee', 'tess', 'emodb')
+MANUAL_ONLY = ('savee', 'tess', 'emodb', 'nemo', 'ased')
 
 # %% ../nbs/00a_download.ipynb #4e5113d5
 def manual_steps(dataset: str, root: str | Path | None = None) -> str:

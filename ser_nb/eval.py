@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import click
 from .core import atomic_write, default_jobs
-from .data import make_folds, iter_folds, PROTOCOLS, CROSS_CORPUS, CorpusError, corpus_name
+from .data import CorpusError, corpus_name
+from .splits import make_folds, iter_folds, PROTOCOLS, CROSS_CORPUS
 from .recipes import Recipe, get_recipe, get_family
 from .train import FoldResult, recipe_metadata, on_corpora, corpus_specs
 
