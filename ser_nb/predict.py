@@ -13,11 +13,13 @@ from .core import default_jobs, import_string
 from .preprocess import load_audio_sr, resample
 
 # %% auto #0
-__all__ = ['SPEECH_SR', 'SPEECH_FLOOR_DB', 'VOICING_MIN', 'PITCH_RANGE', 'MIN_SPEECH_S', 'FRAME_S', 'FRAME_HOP_S', 'LONG_S',
-           'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'find_audio', 'frames', 'voicing', 'speech_frames',
-           'has_speech', 'stream_audio', 'iter_windows', 'error_line', 'predict_proba', 'timeline', 'model_sr',
-           'predict_path', 'ModelError', 'load_predictor', 'predict_many', 'workers', 'window_spans', 'plot_timeline',
-           'save_plot', 'usable_predictor', 'predict_cmd']
+__all__ = ['SPEECH_SR', 'SPEECH_FLOOR_DB', 'VOICING_MIN', 'VOICING_LOWPASS', 'PITCH_RANGE', 'PITCH_STEP_MAX', 'MAINS_HZ',
+           'MAINS_MARGIN', 'MIN_SPEECH_S', 'FRAME_S', 'FRAME_HOP_S', 'SPAN_BRIDGE_S', 'LONG_S', 'NO_SPEECH_COLOR',
+           'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'find_audio', 'frames', 'periodicity', 'voicing',
+           'steady_pitch', 'mains_peak', 'speech_frames', 'has_speech', 'speech_spans', 'stream_audio', 'iter_windows',
+           'error_line', 'predict_proba', 'timeline', 'model_sr', 'predict_path', 'ModelError', 'load_predictor',
+           'predict_many', 'workers', 'window_spans', 'no_speech_spans', 'plot_timeline', 'save_plot',
+           'usable_predictor', 'predict_cmd']
 
 # %% ../nbs/08_predict.ipynb #eda5f039
 _ALIASES = {'AIFF': ('.aif', '.aifc'), 'OGG': ('.oga', '.opus'), 'WAV': ('.wave',)}
@@ -45,9 +47,13 @@ def find_audio(paths: Iterable[str | os.PathLike]) -> list[Path]:
 
 # %% ../nbs/08_predict.ipynb #c6a92821
 SPEECH_SR = 16000          # the rule's rate
-SPEECH_FLOOR_DB = -85.     # frame RMS floor, dBFS
-VOICING_MIN = 0.4          # normalised autocorrelation peak in the pitch range
+SPEECH_FLOOR_DB = -100.    # frame RMS floor, dBFS: quieter is digital silence (16-bit rounding noise is -101 dBFS)
+VOICING_MIN = 0.45         # normalised autocorrelation peak in the pitch range
+VOICING_LOWPASS = 1000.    # Hz: low-pass of the voicing measure
 PITCH_RANGE = (70., 400.)  # Hz
+PITCH_STEP_MAX = 0.15      # a frame's pitch period is within this share of a neighbour's
+MAINS_HZ = (50., 60.)      # Hz: mains frequencies, whose period marks hum
+MAINS_MARGIN = 0.1         # hum: autocorrelation at a mains period this much above the voicing peak
 MIN_SPEECH_S = 0.1         # speech-like frames a clip needs
 FRAME_S, FRAME_HOP_S = 0.04, 0.02
 
@@ -59,29 +65,60 @@ def frames(y: np.ndarray, n: int, hop: int) -> np.ndarray:
     return np.lib.stride_tricks.sliding_window_view(y, n)[::hop]
 
 # %% ../nbs/08_predict.ipynb #a164ecb3
-def voicing(F: np.ndarray, sr: int, fmin: float = PITCH_RANGE[0], fmax: float = PITCH_RANGE[1]) -> np.ndarray:
-    "Per frame of `F` (n_frames, n): the highest local autocorrelation peak of its first difference at lags sr/fmax..sr/fmin."
+def periodicity(F: np.ndarray, sr: int, lowpass: float = VOICING_LOWPASS, max_lag: int | None = None) -> np.ndarray:
+    "`(n_frames, max_lag + 1)` normalised autocorrelation of each frame's first difference, low-passed at `lowpass` Hz; default lags up to 1/min(MAINS_HZ) s."
     D = np.diff(np.asarray(F, dtype=np.float64), axis=1); n = D.shape[1]
     nfft = 1 << int(np.ceil(np.log2(2*n)))
-    r = np.fft.irfft(np.abs(np.fft.rfft(D, nfft))**2, nfft)[:, :n]
-    lo, hi = max(int(sr/fmax), 2), min(int(np.ceil(sr/fmin)), n - 2)
-    lags = np.arange(lo - 1, hi + 2)
-    rn = r[:, lags] / np.maximum(r[:, :1], 1e-30) * (n/(n - lags))
-    peak = (rn[:, 1:-1] >= rn[:, :-2]) & (rn[:, 1:-1] >= rn[:, 2:])
-    return np.where(peak, rn[:, 1:-1], 0.).max(1)
+    lp = 1/(1 + (np.fft.rfftfreq(nfft, 1/sr)/lowpass)**4)     # |H|^2 of a 2nd-order Butterworth low-pass
+    r = np.fft.irfft(np.abs(np.fft.rfft(D, nfft))**2 * lp, nfft)
+    m = min(n - 2, int(np.ceil(sr/min(MAINS_HZ))) + 2 if max_lag is None else max_lag)
+    return r[:, :m + 1] / np.maximum(r[:, :1], 1e-30) * (n/(n - np.arange(m + 1)))
+
+# %% ../nbs/08_predict.ipynb #b7c1e2a1
+def voicing(R: np.ndarray, sr: int, fmin: float = PITCH_RANGE[0], fmax: float = PITCH_RANGE[1]) -> tuple[np.ndarray, np.ndarray]:
+    "Per frame of the autocorrelations `R` (`periodicity`): the highest local peak at lags sr/fmax..sr/fmin and its lag (0, 0 without one)."
+    lo, hi = max(int(sr/fmax), 2), min(int(np.ceil(sr/fmin)), R.shape[1] - 2)
+    x = R[:, lo - 1:hi + 2]; c = x[:, 1:-1]
+    pk = np.where((c >= x[:, :-2]) & (c >= x[:, 2:]), c, 0.); j = pk.argmax(1)
+    v = pk[np.arange(len(pk)), j]
+    return v, np.where(v > 0, lo + j, 0)
+
+# %% ../nbs/08_predict.ipynb #b7c1e2b1
+def steady_pitch(lag: np.ndarray, step: float = PITCH_STEP_MAX) -> np.ndarray:
+    "Whether each frame's pitch period `lag` (from `voicing`; 0: none) is within `step` of the previous or the next frame's."
+    a, b = np.asarray(lag[1:], float), np.asarray(lag[:-1], float)
+    near = (np.minimum(a, b) > 0) & (np.abs(a - b) <= step*np.minimum(a, b))
+    return np.r_[False, near] | np.r_[near, False]
+
+# %% ../nbs/08_predict.ipynb #b7c1e2a3
+def mains_peak(R: np.ndarray, sr: int, hz: Iterable[float] = MAINS_HZ) -> np.ndarray:
+    "Per frame of the autocorrelations `R` (`periodicity`): its highest value within one lag of the period of any frequency in `hz`."
+    return np.max([R[:, round(sr/h) - 1:round(sr/h) + 2].max(1) for h in hz], axis=0)
 
 # %% ../nbs/08_predict.ipynb #76611ad0
 def speech_frames(y: np.ndarray, sr: int) -> np.ndarray:
-    "Whether each 40-ms frame (every 20 ms, at 16 kHz) of mono `y` is speech-like: loud enough and voiced."
+    "Whether each 40-ms frame (every 20 ms, at 16 kHz) of mono `y` is speech-like: voiced, its pitch going on, not mains hum, not digital silence."
     y = resample(np.asarray(y, dtype=np.float32), sr, SPEECH_SR)
     F = frames(y, round(FRAME_S*SPEECH_SR), round(FRAME_HOP_S*SPEECH_SR))
     level = 10*np.log10(np.mean(np.square(F, dtype=np.float64), axis=1) + 1e-30)
-    return (level > SPEECH_FLOOR_DB) & (voicing(F, SPEECH_SR) >= VOICING_MIN)
+    R = periodicity(F, SPEECH_SR); v, lag = voicing(R, SPEECH_SR)
+    return (v >= VOICING_MIN) & steady_pitch(lag) & (mains_peak(R, SPEECH_SR) < v + MAINS_MARGIN) & (level > SPEECH_FLOOR_DB)
 
 # %% ../nbs/08_predict.ipynb #ab4cc659
 def has_speech(y: np.ndarray, sr: int, min_s: float = MIN_SPEECH_S) -> bool:
     "Whether mono `y` holds at least `min_s` seconds of speech-like frames (`speech_frames`)."
     return bool(len(y)) and float(speech_frames(y, sr).sum()) * FRAME_HOP_S >= min_s
+
+# %% ../nbs/08_predict.ipynb #d4e5f6a1
+SPAN_BRIDGE_S = 0.3   # s: speech-like runs closer than this are one stretch of speech
+
+def speech_spans(mask: np.ndarray, offset: float = 0., bridge: float = SPAN_BRIDGE_S) -> list[list[float]]:
+    "`[start, end]` seconds (after `offset`) of the runs of speech-like frames in `mask` (`speech_frames`); runs less than `bridge` s apart joined."
+    on = np.flatnonzero(mask)
+    if not len(on): return []
+    a, b = on*FRAME_HOP_S, on*FRAME_HOP_S + FRAME_S
+    cut = np.flatnonzero(a[1:] - b[:-1] >= bridge)
+    return [[round(float(offset + s), 3), round(float(offset + e), 3)] for s, e in zip(np.r_[a[0], a[cut + 1]], np.r_[b[cut], b[-1]])]
 
 # %% ../nbs/08_predict.ipynb #5f70d760
 def stream_audio(path: str | os.PathLike, sr: int, block_s: float = 30.) -> Iterator[np.ndarray]:
@@ -134,10 +171,12 @@ def _row(start: float, end: float, p: np.ndarray | None, labels) -> dict:
 
 # %% ../nbs/08_predict.ipynb #34813015
 def _window(predictor, a: float, b: float, w: np.ndarray, sr: int) -> dict:
-    "The row of one window."
-    if not has_speech(w, sr): return _row(a, b, None, predictor.labels)
-    try: return _row(a, b, predict_proba(predictor, w, sr), predictor.labels)
-    except ValueError as e: return _row(a, b, None, predictor.labels) | dict(speech=True, error=error_line(e, f'{a:g}-{b:g} s'))
+    "The row of one window, with the stretches of speech in it."
+    fr = speech_frames(w, sr)
+    if float(fr.sum())*FRAME_HOP_S < MIN_SPEECH_S: return _row(a, b, None, predictor.labels) | dict(speech_spans=[])
+    spans = dict(speech_spans=speech_spans(fr, a))
+    try: return _row(a, b, predict_proba(predictor, w, sr), predictor.labels) | spans
+    except ValueError as e: return _row(a, b, None, predictor.labels) | dict(speech=True, error=error_line(e, f'{a:g}-{b:g} s')) | spans
 
 # %% ../nbs/08_predict.ipynb #1fecccd1
 def timeline(predictor, blocks: Iterable[np.ndarray], sr: int, window: float = 2., hop: float = 1.) -> list[dict]:
@@ -262,17 +301,36 @@ def window_spans(segments: list[dict], duration: float) -> np.ndarray:
     t = np.array([(g['start'] + g['end'])/2 for g in segments])
     return np.r_[0., (t[1:] + t[:-1])/2, max(duration, t[-1])]
 
+# %% ../nbs/08_predict.ipynb #e5f6a7b0
+NO_SPEECH_COLOR = '0.8'   # the grey of time without speech in every timeline
+
+def no_speech_spans(segments: list[dict], edges: np.ndarray) -> list[tuple[float, float]]:
+    "`(start, end)` of the time without speech: each window's stretch (`edges`, from `window_spans`) outside its `speech_spans`."
+    out = []
+    def grey(a, b):
+        if out and out[-1][1] >= a: out[-1] = (out[-1][0], float(b))
+        else: out.append((float(a), float(b)))
+    for a, b, g in zip(edges, edges[1:], segments):
+        t = a
+        for s, e in (g.get('speech_spans', [[a, b]]) if g['speech'] else []):   # rows without the key: speech throughout
+            s, e = max(s, a), min(e, b)
+            if e <= s: continue
+            if s > t: grey(t, s)
+            t = max(t, e)
+        if t < b: grey(t, b)
+    return out
+
 # %% ../nbs/08_predict.ipynb #40ae8700
 def plot_timeline(result: dict, labels: list[str], ax=None):
-    "Stacked window probabilities of one `predict_path(..., with_timeline=True)` result over time; non-speech shaded grey."
+    "Stacked window probabilities of one `predict_path(..., with_timeline=True)` result over time; time without speech grey."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(10, 2.4))
     segs = result['segments']
     edges = window_spans(segs, result['duration'])
     P = np.array([[g['probabilities'][l] if g['probabilities'] else 0. for l in labels] for g in segs])
     ax.stackplot(edges, np.vstack([P, P[-1:]]).T, labels=labels, step='post', alpha=0.85)
-    for a, b, g in zip(edges, edges[1:], segs):
-        if not g['speech']: ax.axvspan(a, b, color='0.85', lw=0)
+    for i, (a, b) in enumerate(no_speech_spans(segs, edges)):   # opaque and above the areas
+        ax.axvspan(a, b, color=NO_SPEECH_COLOR, lw=0, zorder=3, label=None if i else 'no speech')
     ax.set(xlim=(0, result['duration']), ylim=(0, 1), xlabel='time (s)', ylabel='p', title=Path(result['path']).name)
     return ax
 
