@@ -42,7 +42,9 @@ PLAN = [
     ('handcrafted_probe', 'emobox', []), ('handcrafted_functionals', 'emobox', []), ('handcrafted_no_profile', 'emobox', []),
     ('handcrafted_prosody_voice', 'emobox', []), ('handcrafted_cepstral', 'emobox', []),
     ('handcrafted_functionals', 'speaker-kfold', ['--dataset', 'crema-d']), ('handcrafted_probe', 'speaker-kfold', ['--dataset', 'crema-d']),
-    ('default_whisper', 'speaker-kfold', []),
+    ('default_whisper_v1', 'speaker-kfold', []),
+    ('default_whisper_v1', 'loco', [x for d in ('ravdess', 'crema-d', 'savee', 'nemo', 'ased') for x in ('--dataset', d)]),
+    ('default_whisper', 'loco', []),
 ]
 KEEP = ('metrics.json', 'predictions.csv', 'report.md')
 RESULTS = Path(__file__).resolve().parent.parent/'results'

@@ -17,9 +17,10 @@ from .recipes import Recipe, get_recipe, get_family
 from .train import FoldResult, recipe_metadata, on_corpora, corpus_specs
 
 # %% auto #0
-__all__ = ['METRICS', 'ua', 'scores', 'per_class', 'confusion', 'evaluate', 'summarise_folds', 'plot_confusion', 'run_metrics',
-           'run_protocol', 'run_recipe', 'report_markdown', 'write_outputs', 'plot_run_confusion', 'run_dir', 'run_cmd',
-           'load_runs', 'is_transductive', 'results_table', 'markdown_table']
+__all__ = ['METRICS', 'ua', 'scores', 'per_class', 'confusion', 'evaluate', 'summarise_folds', 'held_out_corpus', 'loco_summary',
+           'plot_confusion', 'run_metrics', 'run_protocol', 'run_recipe', 'report_markdown', 'write_outputs',
+           'plot_run_confusion', 'run_dir', 'run_cmd', 'load_runs', 'is_transductive', 'results_table',
+           'markdown_table', 'loco_table', 'plot_loco']
 
 # %% ../nbs/06_eval.ipynb #f9aa9072
 METRICS = ('wa', 'ua', 'macro_f1')
@@ -62,13 +63,30 @@ def evaluate(res: FoldResult) -> dict:
     if len(clips) != len(res.test_items):
         wpred = np.asarray(res.labels)[res.test_proba.argmax(1)]
         out['window'] = dict(**scores(res.test_items.label, wpred, res.labels), n_test=len(res.test_items))
-    return out | {k: v for k, v in res.info.items() if k in ('choice',)}
+    return out | {k: v for k, v in res.info.items() if k in ('choice', 'adapted')}
 
 # %% ../nbs/06_eval.ipynb #8afcdd9e
 def summarise_folds(folds: list[dict]) -> tuple[dict, dict]:
     "Mean and (population) std over folds of each metric."
     return ({k: float(np.mean([f[k] for f in folds])) for k in METRICS},
             {k: float(np.std([f[k] for f in folds])) for k in METRICS})
+
+# %% ../nbs/06_eval.ipynb #de3503cd
+def held_out_corpus(res: FoldResult) -> str:
+    "The corpus a leave-one-corpus-out fold tests: the `dataset` of all its test examples."
+    names = sorted(set(res.test_items.dataset))
+    if len(names) != 1: raise ValueError(f'fold {res.fold} tests {len(names)} corpora ({", ".join(names)}), not one')
+    return names[0]
+
+# %% ../nbs/06_eval.ipynb #48a2e8c2
+def loco_summary(rows: list[dict]) -> dict:
+    "The `metrics.json` keys of a leave-one-corpus-out run: UA per held-out corpus, their mean, and the same for `adapted` folds."
+    out = dict(ua_per_corpus={r['corpus']: r['ua'] for r in rows})
+    out['mean_ua'] = float(np.mean(list(out['ua_per_corpus'].values())))
+    if all('adapted' in r for r in rows):
+        out['adapted_ua_per_corpus'] = {r['corpus']: r['adapted']['ua'] for r in rows}
+        out['adapted_mean_ua'] = float(np.mean(list(out['adapted_ua_per_corpus'].values())))
+    return out
 
 # %% ../nbs/06_eval.ipynb #97d6f600
 def plot_confusion(cm: pd.DataFrame, ax=None, title: str = '', fmt: str = '.2f'):
@@ -125,7 +143,7 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
     "Fit and evaluate `recipe` under `protocol` fold by fold, on `datasets` (default: its own) or across to `test_datasets`; write the results to `out`."
     recipe = get_recipe(recipe); protocol = run_protocol(recipe, protocol, test_datasets)
     t0, out = time.time(), Path(out) if out else None
-    recipe, meta = on_corpora(recipe, datasets, test_datasets, root)
+    recipe, meta = on_corpora(recipe, datasets, test_datasets, root, loco=protocol == 'loco')
     fam, k, test = get_family(recipe.kind), folds or recipe.folds, [corpus_name(d) for d in test_datasets]
     meta = _subset_speakers(meta, speakers)
     make_folds(meta, protocol, k=k, seed=seed, test=test)    # fails here, before the features, if the corpora cannot follow it
@@ -139,9 +157,10 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
         results.append(fam.fit_fold(recipe, data, f, fa, seed=seed, epochs=epochs, verbose=verbose, workdir=out, jobs=jobs))
         if out: results[-1].save(out/'bundles'/f'fold{f}')
     clips = pd.concat([r.clip_predictions() for r in results], ignore_index=True)
-    m = run_metrics(recipe, protocol, data, [evaluate(r) for r in results], clips, test_datasets, epochs_cap=epochs, seed=seed,
+    rows = [evaluate(r) | (dict(corpus=held_out_corpus(r)) if protocol == 'loco' else {}) for r in results]
+    m = run_metrics(recipe, protocol, data, rows, clips, test_datasets, epochs_cap=epochs, seed=seed,
                     speakers_subset=speakers, seconds=dict(features=round(t_feat, 1), total=round(time.time() - t0, 1)),
-                    command=command, **(fam.metrics(data, results) if fam.metrics else {}))
+                    command=command, **(fam.metrics(data, results) if fam.metrics else {}), **(loco_summary(rows) if protocol == 'loco' else {}))
     if out: write_outputs(m, clips, out, curves=fam.figure(results, m) if fam.figure else None)
     return m
 
@@ -197,10 +216,20 @@ def _md_folds(m: dict) -> list[str]:
             f"fold {f['fold']} WA {_pct(f['window']['wa'])} UA {_pct(f['window']['ua'])}" for f in m['folds'] if 'window' in f)]
     return lines
 
+# %% ../nbs/06_eval.ipynb #6442ca81
+def _md_loco(m: dict) -> list[str]:
+    "The held-out corpora table of a leave-one-corpus-out run's `report.md` (none for other protocols)."
+    if 'ua_per_corpus' not in m: return []
+    ad = m.get('adapted_ua_per_corpus')
+    lines = ['', '## Each corpus held out', '', '| held-out corpus | UA | adapted UA (transductive) |' if ad else '| held-out corpus | UA |',
+             '|---|---|---|' if ad else '|---|---|']
+    lines += [f"| {c} | {_pct(u)} |" + (f" {_pct(ad[c])} |" if ad else '') for c, u in m['ua_per_corpus'].items()]
+    return lines + [f"| **mean** | **{_pct(m['mean_ua'])}** |" + (f" {_pct(m['adapted_mean_ua'])} |" if ad else '')]
+
 # %% ../nbs/06_eval.ipynb #c85ef627
 def report_markdown(m: dict, curves: bool = True) -> str:
     "The `report.md` of a run (`curves`: link the family's `curves.png`)."
-    lines = _md_head(m) + _md_folds(m)
+    lines = _md_head(m) + _md_folds(m) + _md_loco(m)
     lines += ['', '## Per class (clips of all folds)', '', '| class | precision | recall | F1 | support |', '|---|---|---|---|---|']
     lines += [f"| {c['class']} | {_pct(c['precision'])} | {_pct(c['recall'])} | {_pct(c['f1'])} | {c['support']} |" for c in m['per_class']]
     return '\n'.join(lines + ['', '![confusion](confusion.png)', ''] + (['![curves](curves.png)', ''] if curves else []))
@@ -320,3 +349,27 @@ def markdown_table(df: pd.DataFrame) -> str:
     "`df` as a GitHub-flavoured markdown table (no index)."
     cells = lambda r: '| ' + ' | '.join(str(v).replace('|', '\\|') for v in r) + ' |'
     return '\n'.join([cells(df.columns), '|' + '---|' * len(df.columns), *(cells(r) for r in df.itertuples(index=False))])
+
+# %% ../nbs/06_eval.ipynb #5d2ae236
+def loco_table(runs: list[dict]) -> pd.DataFrame:
+    "UA (%) of each held-out corpus (rows, and their mean) for each leave-one-corpus-out run in `runs` (columns; an `adapted` column after a run that has one)."
+    cols = {}
+    for m in runs:
+        if 'ua_per_corpus' not in m: continue
+        cols[m['recipe']] = {**m['ua_per_corpus'], 'mean': m['mean_ua']}
+        if 'adapted_ua_per_corpus' in m: cols[f"{m['recipe']} (adapted, transductive)"] = {**m['adapted_ua_per_corpus'], 'mean': m['adapted_mean_ua']}
+    df = (100 * pd.DataFrame(cols)).round(1)
+    return df.loc[[c for c in df.index if c != 'mean'] + ['mean']].rename_axis('held-out corpus') if len(df) else df
+
+# %% ../nbs/06_eval.ipynb #2dc7fd58
+def plot_loco(table: pd.DataFrame, ax=None, title: str = 'Each corpus held out: UA (%)'):
+    "Bars of a `loco_table`: one group per held-out corpus, one bar per run; adapted (transductive) runs hatched."
+    import matplotlib.pyplot as plt
+    ax = ax or plt.subplots(figsize=(max(5, 1.4 * len(table)), 3.2))[1]
+    w = 0.8 / max(1, table.shape[1])
+    for j, c in enumerate(table.columns):
+        ax.bar(np.arange(len(table)) + (j - (table.shape[1] - 1) / 2) * w, table[c], w, label=c, hatch='//' if 'adapted' in c else None,
+               edgecolor='white' if 'adapted' in c else None)
+    ax.set_xticks(range(len(table)), table.index); ax.set_ylabel('UA (%)'); ax.set_ylim(0, 100); ax.set_title(title)
+    ax.legend(fontsize=7, loc='upper left', ncol=2); ax.grid(axis='y', alpha=.3)
+    return ax

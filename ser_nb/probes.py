@@ -75,7 +75,7 @@ def probe_recipes() -> list[Recipe]:
                datasets=('ravdess', 'crema-d'), labels='ekman7', kind='embedding', protocol='random', si_protocol='speaker-kfold',
                published=dict(metric='accuracy', value=0.74, protocol='random split (the report does not say of what)'),
                notes='Report 000 on its own ground (random split); 5 folds by speaker are the speaker-independent test.'),
-        Recipe('default_whisper', '002', "the packaged default model: Whisper-base's hidden states, all mean-pooled and concatenated, "
+        Recipe('default_whisper_v1', '002', "the first packaged default model (to v0.2): Whisper-base's hidden states, all mean-pooled and concatenated, "
                '+ class-weighted logistic regression (C by inner CV on the training speakers), on RAVDESS + CREMA-D in their 6 shared '
                'emotions; no speaker normalisation', settings=P(layers='all', Cs=(0.0003, 0.001, 0.003, 0.01), inner_folds=3), kind='embedding',
                datasets=('ravdess', 'crema-d'), labels='crema6', calm='drop', protocol='speaker-kfold', si_protocol='speaker-kfold',
@@ -323,7 +323,7 @@ def save_probe_bundle(path, model, recipe: Recipe, encoder: str, layers, labels,
     head = linear_head(model)
     meta = dict(kind='embedding', encoder=encoder, labels=list(labels), recipe=recipe.to_dict(), fold=fold,
                 layers=layers if isinstance(layers, (str, int)) else [int(l) for l in np.atleast_1d(layers)],
-                head='head.npz' if head is not None else 'model.joblib', **extra)
+                head='head.npz' if head is not None else 'model.joblib') | extra
     def save(d: Path):
         if head is not None: save_head(head, d / 'head.npz')
         else: import joblib; joblib.dump(model, d / 'model.joblib')

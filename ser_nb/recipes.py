@@ -25,6 +25,7 @@ FAMILIES: dict[str, str] = {
     'embedding': 'ser_nb.probes:PROBES',     # probes on frozen encoder embeddings (chapter 06c)
     'handcrafted': 'ser_nb.handcrafted:HANDCRAFTED',  # ser_nb's own prosodic and spectral descriptors (chapter 06e)
     'fisher': 'ser_nb.fisher:FISHER',        # those descriptors with Fisher vectors of MFCC frames (chapter 06f)
+    'transfer': 'ser_nb.transfer:TRANSFER',  # probes for recordings unlike their training corpora (chapter 06g)
 }
 
 # %% ../nbs/05_recipes.ipynb #c689992c
@@ -189,7 +190,7 @@ def report_recipes() -> list[Recipe]:
 
 # %% ../nbs/05_recipes.ipynb #5ce75e1b
 RECIPE_SOURCES: list[str] = ['ser_nb.recipes:report_recipes', 'ser_nb.probes:probe_recipes', 'ser_nb.handcrafted:handcrafted_recipes',
-                              'ser_nb.fisher:fisher_recipes']
+                              'ser_nb.fisher:fisher_recipes', 'ser_nb.transfer:transfer_recipes']
 RECIPES: dict[str, Recipe] = {}
 
 # %% ../nbs/05_recipes.ipynb #3e4a3cf7

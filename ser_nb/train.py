@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .core import atomic_dir
-from .data import load_metadata, harmonise, shared_labels, corpus_name, CorpusError
+from .data import load_metadata, harmonise, shared_labels, label_list, corpus_name, CorpusError
 from .features import FeatureSpec, get_spec, features_from_file, features_from_audio, VectorScaler, SequenceScaler, FEATURES_VERSION
 from .recipes import Recipe, Family, KerasSettings, get_recipe, get_family
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'KERAS', 'Examples', 'recipe_metadata', 'corpus_specs', 'on_corpora',
+__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'KERAS', 'Examples', 'recipe_metadata', 'corpus_specs', 'loco_labels', 'on_corpora',
            'load_examples', 'split_examples', 'fit_scaler', 'speaker_normalise', 'model_inputs', 'model_input_shape',
            'fit_input', 'FoldResult', 'aggregate_clips', 'class_weights', 'keras_callbacks', 'train', 'plot_curves',
            'BundleError', 'write_bundle', 'save_bundle', 'PredictFiles', 'refuse_transductive', 'Bundle',
@@ -60,16 +60,22 @@ def corpus_specs(specs: Iterable[str]) -> list[str]:
         raise CorpusError(f"two corpora share a name ({', '.join(out)}): rename a manifest or folder")
     return out
 
+# %% ../nbs/05a_train.ipynb #5b61978e
+def loco_labels(labels: str | Iterable[str], tables: Iterable[pd.DataFrame], calm: str = 'drop') -> list[str]:
+    "The labels of `labels` that at least two of `tables` have after `harmonise`, in `labels`' order (leave-one-corpus-out)."
+    have = [set(harmonise(t, labels, calm).label) for t in tables]
+    return [l for l in label_list(labels) if sum(l in h for h in have) >= 2]
+
 # %% ../nbs/05a_train.ipynb #aadf3ff9
 def on_corpora(recipe: Recipe, datasets: Sequence[str] = (), test_datasets: Sequence[str] = (),
-               root: str | os.PathLike | None = None) -> tuple[Recipe, pd.DataFrame]:
-    "`recipe` on `datasets` (default: its own), tested on `test_datasets`, labels restricted to the shared emotions; and the metadata of both sides."
-    if not datasets and not test_datasets: return recipe, recipe_metadata(recipe, root)
+               root: str | os.PathLike | None = None, loco: bool = False) -> tuple[Recipe, pd.DataFrame]:
+    "`recipe` on `datasets` (default: its own), tested on `test_datasets`, labels restricted to the shared emotions (`loco`: to those two corpora have); and the metadata of both sides."
+    if not datasets and not test_datasets and not loco: return recipe, recipe_metadata(recipe, root)
     train, test = corpus_specs(datasets or recipe.datasets), corpus_specs(test_datasets)
     if both := sorted(set(map(corpus_name, train)) & set(map(corpus_name, test))):
         raise CorpusError(f"{', '.join(both)} is on both sides (--dataset and --test-dataset): a cross-corpus test needs corpora unseen in training")
     tabs = [load_metadata(d, root) for d in train + test]
-    labels = shared_labels(recipe.labels, tabs, recipe.calm)
+    labels = loco_labels(recipe.labels, tabs, recipe.calm) if loco else shared_labels(recipe.labels, tabs, recipe.calm)
     if len(labels) < 2: raise CorpusError(f"{'+'.join(map(corpus_name, train + test))} share {labels or 'none'} of {recipe.name}'s labels ({', '.join(recipe.label_names)})")
     r = recipe.replace(datasets=tuple(train), labels=recipe.labels if labels == recipe.label_names else tuple(labels))
     if r.speaker_norm and (no := sorted({t.dataset.iloc[0] for t in tabs if t.speaker_id.isna().any()})):
