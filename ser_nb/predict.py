@@ -15,11 +15,11 @@ from .preprocess import load_audio_sr, resample
 # %% auto #0
 __all__ = ['SPEECH_SR', 'SPEECH_FLOOR_DB', 'VOICING_MIN', 'VOICING_LOWPASS', 'PITCH_RANGE', 'PITCH_STEP_MAX', 'MAINS_HZ',
            'MAINS_MARGIN', 'MIN_SPEECH_S', 'FRAME_S', 'FRAME_HOP_S', 'SPAN_BRIDGE_S', 'LONG_S', 'NO_SPEECH_COLOR',
-           'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'find_audio', 'frames', 'periodicity', 'voicing',
-           'steady_pitch', 'mains_peak', 'speech_frames', 'has_speech', 'speech_spans', 'stream_audio', 'iter_windows',
-           'error_line', 'predict_proba', 'timeline', 'model_sr', 'predict_path', 'ModelError', 'load_predictor',
-           'predict_many', 'workers', 'window_spans', 'no_speech_spans', 'plot_timeline', 'save_plot',
-           'usable_predictor', 'predict_cmd']
+           'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'manifest_files', 'find_audio', 'frames', 'periodicity',
+           'voicing', 'steady_pitch', 'mains_peak', 'speech_frames', 'has_speech', 'speech_spans', 'stream_audio',
+           'iter_windows', 'error_line', 'predict_proba', 'timeline', 'model_sr', 'predict_path', 'ModelError',
+           'load_predictor', 'predict_many', 'workers', 'window_spans', 'no_speech_spans', 'plot_timeline', 'save_plot',
+           'adapt_predictions', 'mark_uncertain', 'usable_predictor', 'predict_cmd']
 
 # %% ../nbs/08_predict.ipynb #eda5f039
 _ALIASES = {'AIFF': ('.aif', '.aifc'), 'OGG': ('.oga', '.opus'), 'WAV': ('.wave',)}
@@ -34,11 +34,21 @@ def audio_suffixes() -> frozenset[str]:
 class NoAudioError(ValueError):
     "Nothing to predict: a folder without audio files."
 
+# %% ../nbs/08_predict.ipynb #7167ac5b
+def manifest_files(csv: str | os.PathLike) -> dict[Path, str | None]:
+    "The files a CSV manifest lists (`path` column, relative to its folder) and their `speaker` (None where it has no such column or cell)."
+    import csv as csvlib
+    csv = Path(csv)
+    with open(csv, newline='', encoding='utf-8-sig') as f: rows = list(csvlib.DictReader(f))
+    if not rows or 'path' not in rows[0]: raise NoAudioError(f"{csv}: a manifest needs a 'path' column and at least one row")
+    return {(csv.parent / r['path']) if not Path(r['path']).is_absolute() else Path(r['path']): (r.get('speaker') or '').strip() or None for r in rows}
+
 # %% ../nbs/08_predict.ipynb #e50722ab
 def find_audio(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    "Files as given; each folder replaced by the audio files below it (hidden files left out), sorted."
+    "Files as given; each folder replaced by the audio files below it (hidden files left out), sorted; each CSV manifest by the files it lists."
     out, suffixes = [], audio_suffixes()
     for p in map(Path, paths):
+        if p.suffix.lower() == '.csv' and p.is_file(): out += list(manifest_files(p)); continue
         if not p.is_dir(): out.append(p); continue
         found = sorted(q for q in p.rglob('*') if q.suffix.lower() in suffixes and not q.name.startswith('.') and q.is_file())
         if not found: raise NoAudioError(f"{p}: no audio files in this folder (looked for {', '.join(sorted(suffixes))})")
@@ -193,25 +203,30 @@ def model_sr(predictor) -> int:
 LONG_S = 30.   # longer files are predicted window by window
 
 # %% ../nbs/08_predict.ipynb #fd0b15ce
-def predict_path(predictor, path: str | os.PathLike, with_timeline: bool = False, window: float = 2., hop: float = 1.) -> dict:
-    "path, duration, speech, pred, probabilities (None without speech) and, with `with_timeline`, the windows as `segments`."
+def predict_path(predictor, path: str | os.PathLike, with_timeline: bool = False, window: float = 2., hop: float = 1.,
+                 features: bool = False) -> dict:
+    "path, duration, speech, pred, probabilities (None without speech), with `with_timeline` the windows as `segments`, with `features` the clip's feature vector (for `--adapt`)."
     import soundfile as sf
     path, labels = Path(path), list(predictor.labels)
     if not path.is_file(): raise FileNotFoundError(f"{path}: {'not a regular file' if path.exists() else 'no such file'}")
     if sf.info(str(path)).duration <= LONG_S:
         y, sr = load_audio_sr(path, None)
         speech = has_speech(y, sr)
-        p = predict_proba(predictor, y, sr) if speech else None
+        X = predictor.features_audio(y, sr) if features and speech else None
+        p = predictor.proba_features(X)[0] if X is not None else predict_proba(predictor, y, sr) if speech else None
         segs = timeline(predictor, [y], sr, window, hop) if with_timeline else None
         duration = len(y)/sr
     else:
+        if features: raise ValueError(f'{path}: longer than {LONG_S:g} s; --adapt takes clips (cut the recording, or drop --adapt)')
         sr = model_sr(predictor)
+        X = None
         segs = timeline(predictor, stream_audio(path, sr), sr, window, hop)
         if not segs: raise ValueError(f'{path}: no audio samples')
         sp = [[s['probabilities'][l] for l in labels] for s in segs if s['probabilities']]
         p, duration, speech = (np.mean(sp, axis=0) if sp else None), segs[-1]['end'], any(s['speech'] for s in segs)
     r = _row(0., duration, p, labels)
     out = dict(path=str(path), duration=r['end'], speech=speech, pred=r['pred'], probabilities=r['probabilities'])
+    if features: out['features'] = None if X is None else np.asarray(X, float).tolist()
     return out if segs is None else out | dict(segments=segs)
 
 # %% ../nbs/08_predict.ipynb #b9d27c3e
@@ -345,6 +360,29 @@ def save_plot(results: list[dict], labels: list[str], path: str | os.PathLike) -
     fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
     return Path(path)
 
+# %% ../nbs/08_predict.ipynb #d541164f
+def adapt_predictions(predictor, preds: list[dict], speakers: dict | None = None) -> list[dict]:
+    "`preds` (with `features`) re-predicted from their features standardised as one batch, per speaker where `speakers` (path -> speaker) names them."
+    if not hasattr(predictor, 'proba_features'): raise click.UsageError('--adapt needs a model that exposes its features (the default model or a transfer bundle)')
+    ok = [p for p in preds if p.get('features') is not None]
+    groups = [(speakers or {}).get(Path(p['path'])) or 'all files' for p in ok]
+    least = int((predictor.meta.get('adapt') or {}).get('min_clips', 20))
+    if short := {g: n for g, n in zip(*np.unique(groups, return_counts=True)) if n < least} if ok else {'all files': 0}:
+        raise click.UsageError('--adapt standardises the batch with its own statistics and needs at least '
+                               f"{least} files with speech per speaker (or in all); " + ', '.join(f'{g}: {n}' for g, n in short.items()))
+    P = predictor.proba_features(np.array([p['features'] for p in ok]), adapt=True, groups=groups if speakers else None)
+    for p, q in zip(ok, P):
+        r = _row(0., p['duration'], q, list(predictor.labels)); p.update(pred=r['pred'], probabilities=r['probabilities'])
+    return preds
+
+# %% ../nbs/08_predict.ipynb #c16db4f2
+def mark_uncertain(p: dict, threshold: float | None = None) -> dict:
+    "Set `uncertain` on a result and its windows (top probability below `threshold`), with `pred` None where it is."
+    for r in [p, *(p.get('segments') or [])]:
+        r['uncertain'] = bool(threshold and r.get('probabilities') and max(r['probabilities'].values()) < threshold)
+        if r['uncertain']: r['pred'] = None
+    return p
+
 # %% ../nbs/08_predict.ipynb #7f283d35
 EXIT_CODES = """\b
 Exit status: 0 every file predicted (files without speech included);
@@ -359,7 +397,7 @@ def _top(probs: dict | None, n: int) -> list:
 def _echo_text(preds: list[dict], errors: list[dict], top: int) -> None:
     "The text output: a line per file (and per window), warnings and errors on stderr."
     for p in preds:
-        click.echo(f"{p['path']}: " + (', '.join(f'{l} {v:.2f}' for l, v in p['top']) if p['speech'] else 'no speech'))
+        click.echo(f"{p['path']}: " + ('uncertain: ' if p.get('uncertain') else '') + (', '.join(f'{l} {v:.2f}' for l, v in p['top']) if p['speech'] else 'no speech'))
         if not p['speech']: click.echo(f"warning: {p['path']}: no speech found (silence, near-silence or noise): no emotion predicted", err=True)
         for g in p.get('segments') or []:
             click.echo(f"  {g['start']:7.1f}-{g['end']:.1f} s: " + (', '.join(f'{l} {v:.2f}' for l, v in _top(g['probabilities'], top)) if g['speech'] else 'no speech'))
@@ -389,20 +427,25 @@ def usable_predictor(model_path):
 @click.option('--jobs', type=click.IntRange(min=1), default=None, help='Parallel worker processes.  [default: all cores]')
 @click.option('--scheduler', metavar='ADDRESS', default=None, help='Predict on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786) instead of --jobs local processes.')
 @click.option('--trust-pickle', is_flag=True, help='Let a bundle that holds a pickle (model.joblib) load it: only for bundles you trust, unpickling runs code.')
-def predict_cmd(audio, model_path, top, as_json, timeline, window, hop, plot, jobs, scheduler, trust_pickle):
-    "Emotion probabilities of AUDIO files or folders (wav, flac, ogg, mp3...); bad files are reported, the rest still predicted."
+@click.option('--adapt', is_flag=True, help="Standardise the embeddings with the statistics of the files being predicted (per speaker where a CSV manifest names them): transductive, needs at least 20 files with speech (per speaker).")
+@click.option('--min-confidence', type=click.FloatRange(0, 1), default=None, help='Say "uncertain" (pred null) where the top probability is below this.')
+def predict_cmd(audio, model_path, top, as_json, timeline, window, hop, plot, jobs, scheduler, trust_pickle, adapt, min_confidence):
+    "Emotion probabilities of AUDIO files, folders or CSV manifests (wav, flac, ogg, mp3...); bad files are reported, the rest still predicted."
     if trust_pickle: os.environ['SER_NB_TRUST_PICKLE'] = '1'   # read by load_predictor, here and in worker processes
     if hop > window: raise click.BadParameter(f'{hop} is longer than --window {window}', param_hint="'--hop'")
+    if adapt and (timeline or plot): raise click.UsageError("--adapt predicts whole files from the batch's own statistics: it does not go with --timeline or --plot")
     try: files = find_audio(audio)
     except NoAudioError as e: raise click.UsageError(str(e))
     pred = usable_predictor(model_path)
     with workers(scheduler, jobs or default_jobs()) as pool:
-        res = predict_many(model_path, files, pool, with_timeline=timeline or bool(plot), window=window, hop=hop)
+        res = predict_many(model_path, files, pool, with_timeline=timeline or bool(plot), window=window, hop=hop, **({'features': True} if adapt else {}))
     preds, errors = [r['ok'] for r in res if 'ok' in r], [r['error'] for r in res if 'error' in r]
-    for p in preds: p['top'] = _top(p['probabilities'], top)
+    if adapt: adapt_predictions(pred, preds, {f: s for a in audio if str(a).lower().endswith('.csv') for f, s in manifest_files(a).items() if s})
+    for p in preds: mark_uncertain(p, min_confidence).pop('features', None); p['top'] = _top(p['probabilities'], top)
     if plot and preds: save_plot(preds, list(pred.labels), plot)
     if not timeline: preds = [{k: v for k, v in p.items() if k != 'segments'} for p in preds]
     name = str(model_path) if model_path else f'default ({pred.name})'
-    if as_json: click.echo(json.dumps(dict(model=name, labels=list(pred.labels), predictions=preds, errors=errors), indent=1))
+    extra = dict(adapted=adapt, calibrated=getattr(pred, 'temperature', 1.0) != 1.0, min_confidence=min_confidence)
+    if as_json: click.echo(json.dumps(dict(model=name, labels=list(pred.labels), **extra, predictions=preds, errors=errors), indent=1))
     else: _echo_text(preds, errors, top)
     sys.exit(1 if errors else 0)
