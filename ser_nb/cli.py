@@ -46,7 +46,7 @@ TOP_COMMANDS: dict[str, tuple[str, str]] = {
     'features': ('ser_nb.store:features_cmd', 'Extract (or load from the cache) the features of a whole corpus; report clips, skipped files and speed.'),
     'recipes': ('ser_nb.recipes:recipes_cmd', 'List the recipes with their source report and settings.'),
     'run': ('ser_nb.eval:run_cmd', 'Train and evaluate RECIPE end to end; write metrics.json, report.md, confusion.png, curves.png and bundles.'),
-    'predict': ('ser_nb.predict:predict_cmd', 'Emotion probabilities of AUDIO files or folders (wav, flac, ogg, mp3...); bad files are reported, the rest still predicted.'),
+    'predict': ('ser_nb.predict:predict_cmd', 'Emotion probabilities of AUDIO files, folders or CSV manifests (wav, flac, ogg, mp3...); bad files are reported, the rest still predicted.'),
     'export': ('ser_nb.onnx:export_cmd', 'Write model BUNDLE (a bundle folder) as the ONNX file OUT, for `ser_nb predict --model OUT` or any ONNX runtime.'),
 }
 

@@ -15,7 +15,8 @@ from .train import load_bundle
 
 # %% auto #0
 __all__ = ['DEFAULT_MODEL_DIR', 'DEFAULT_RECIPE', 'RETRAIN_COMMAND', 'TRAINING_DATA', 'MODEL_LICENCE', 'INTENDED_USE', 'NOT_FOR',
-           'held_out_card', 'train_default_model', 'retrain_main', 'load_default_model']
+           'held_out_card', 'model_card', 'licence_text', 'fit_final', 'train_default_model', 'retrain_main',
+           'load_default_model']
 
 # %% ../nbs/07a_default_model.ipynb #8d66f698
 DEFAULT_MODEL_DIR = Path(ser_nb.__file__).parent / 'default_model_files'  # the packaged bundle
@@ -64,7 +65,7 @@ NOT_FOR = ('clinical or mental-health assessment, diagnosis or screening',
            'spontaneous, conversational, noisy or far-field speech, or children: untested, and expect the held-out numbers below at best',
            'commercial use (RAVDESS and nEMO licences: non-commercial, share-alike)')
 
-# %% ../nbs/07a_default_model.ipynb #9305c467
+# %% ../nbs/07a_default_model.ipynb #4ebebd10
 def held_out_card(m: dict, clips: pd.DataFrame) -> dict:
     "UA per held-out corpus (inductive and adapted), recall per emotion per corpus, and each corpus's commonest failure, from a loco run's `metrics.json` and `predictions.csv`."
     from ser_nb.transfer import clip_corpus
@@ -79,7 +80,59 @@ def held_out_card(m: dict, clips: pd.DataFrame) -> dict:
                 **{k: (round(m[k], 4) if isinstance(m[k], float) else {a: round(b, 4) for a, b in m[k].items()}) for k in keys if k in m},
                 recall_per_corpus=recall, failure_modes=fails)
 
+# %% ../nbs/07a_default_model.ipynb #1a8194d7
+def model_card(m: dict, # `metrics.json` of the leave-one-corpus-out run (or, for other recipes, a speaker-independent one)
+               clips, # the training clips (DataFrame with dataset, speaker, label)
+               predictions: pd.DataFrame | None = None, # that run's `predictions.csv`
+               calibration: dict | None = None, # temperature and ECE per held-out corpus
+              ) -> dict:
+    "The card fields that go into the default model's `bundle.json`."
+    data = {d: dict(TRAINING_DATA.get(d, {}), clips=int(len(g)), speakers=int(g.speaker.nunique()),
+                    per_label={k: int(v) for k, v in g.label.value_counts().sort_index().items()}) for d, g in clips.groupby('dataset')}
+    cv = dict(protocol=m['protocol'], folds=len(m['folds']), n_clips=m['n_clips'], n_speakers=m['n_speakers'],
+              mean={k: round(v, 4) for k, v in m['mean'].items()}, std={k: round(v, 4) for k, v in m['std'].items()},
+              per_class=m['per_class'], command=m.get('command'), results=f"results/{m['recipe']}-{m['protocol']}")
+    held = held_out_card(m, predictions) if 'ua_per_corpus' in m and predictions is not None else None
+    return dict(training_data=data, labels=list(m['labels']), languages=sorted({d.get('language', '?') for d in data.values()}),
+                dropped='disgust (three English corpora only), RAVDESS calm and surprised, SAVEE and nEMO surprised',
+                speaker_independent_cv=cv, **({'held_out': held} if held else {}), **({'calibration': calibration} if calibration else {}),
+                licence=MODEL_LICENCE, intended_use=INTENDED_USE, not_for=list(NOT_FOR), retrain=RETRAIN_COMMAND)
+
+# %% ../nbs/07a_default_model.ipynb #10aeca84
+def licence_text(card: dict) -> str:
+    "`MODEL_LICENSE.md` of the default model: its licence, its training data and their licences."
+    lines = ['# Licence of the default emotion model', '', card['licence'], '', '## Training data', '']
+    lines += [f"- {d['name']}: {d['licence']}. {d['cite']}. {d['source']}" for d in card['training_data'].values()]
+    lines += ['', '## Not for', ''] + [f'- {x}' for x in card['not_for']]
+    return '\n'.join(lines) + '\n'
+
 # %% ../nbs/07a_default_model.ipynb #4b0881d6
+def fit_final(recipe, data, seed: int = 42, jobs: int = 1):
+    "The model of `recipe` fitted on all of `data`'s clips (and their copies), and the choice (layers, C) made by inner CV on them."
+    if recipe.kind == 'transfer':
+        from ser_nb.transfer import transfer_features, cell_weights, choose_C, fit_weighted_logreg, _groups
+        s, X = recipe.settings, transfer_features(data.E, recipe.settings)
+        g = _groups(data.items, s.inner_groups)
+        if len(np.unique(g)) < 2: g = _groups(data.items, 'speaker')
+        w = cell_weights(data.items, s.balance)
+        ch = choose_C(X, data.y, w, g, s.Cs, s.inner_folds, seed, jobs)
+        return fit_weighted_logreg(X, data.y, w, ch['C'], seed), dict(C=ch['C'], ua=ch['ua'], inner=ch['table'], layers=list(np.atleast_1d(s.layers)))
+    from ser_nb.probes import layer_candidates, probe_features, choose_probe, make_classifier
+    s, spk = recipe.settings, data.items.speaker.to_numpy()
+    cands = layer_candidates(s.layers, data.E.shape[1])
+    feats = {n: probe_features(data.E, l, spk) for n, l in cands.items()}
+    choice = choose_probe(feats, data.y, spk, s, seed)
+    model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(feats[choice['candidate']], data.y)
+    return model, dict(choice, layers=cands[choice['candidate']])
+
+# %% ../nbs/07a_default_model.ipynb #1ba1f4d7
+def _keep_run(run: Path, dest: Path) -> None:
+    "Copy a finished run's small files (as `benchmarks/results.py` keeps them) into `dest`."
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in ('metrics.json', 'predictions.csv', 'report.md'):
+        if (run / f).exists(): shutil.copy2(run / f, dest / f)
+
+# %% ../nbs/07a_default_model.ipynb #be281d65
 def train_default_model(data_root=None, # the corpora (default `$SER_NB_DATA`)
                         out=DEFAULT_MODEL_DIR, # the bundle folder to (re)write
                         runs='runs', results='results', # full run folder / kept small files
@@ -110,7 +163,7 @@ def train_default_model(data_root=None, # the corpora (default `$SER_NB_DATA`)
     atomic_write(Path(out) / 'MODEL_LICENSE.md', licence_text(card))
     return card
 
-# %% ../nbs/07a_default_model.ipynb #1ba1f4d7
+# %% ../nbs/07a_default_model.ipynb #8ccf0181
 def retrain_main(argv: list[str] | None = None) -> dict:
     "Command line of `python -m ser_nb.default_model`: retrain the default model."
     import argparse
@@ -128,45 +181,8 @@ def retrain_main(argv: list[str] | None = None) -> dict:
           + (' (' + ', '.join(f'{k} {100 * v:.1f}' for k, v in held['ua_per_corpus'].items()) + ')' if held else ''))
     return card
 
-# %% ../nbs/07a_default_model.ipynb #be281d65
-def train_default_model(data_root=None, # the corpora (default `$SER_NB_DATA`)
-                        out=DEFAULT_MODEL_DIR, # the bundle folder to (re)write
-                        runs='runs', results='results', # full run folder / kept small files
-                        recipe=DEFAULT_RECIPE, protocol: str = 'speaker-kfold', cache_dir=None, jobs: int = 1,
-                        seed: int = 42, progress: bool = True, command: str | None = None) -> dict:
-    "Evaluate the default recipe speaker-independently, fit it on all clips and save it with its card; returns the card."
-    from ser_nb.recipes import get_recipe
-    from ser_nb.eval import run_recipe
-    from ser_nb.train import recipe_metadata
-    from ser_nb.probes import load_probe_data, save_probe_bundle
-    r = get_recipe(recipe); name = f'{r.name}-{protocol}'
-    m = run_recipe(r, protocol, root=data_root, out=Path(runs) / name, cache_dir=cache_dir, jobs=jobs, seed=seed,
-                   progress=progress, command=command or f'{RETRAIN_COMMAND} (recipe {r.name}, {protocol})')
-    _keep_run(Path(runs) / name, Path(results) / name)
-    data = load_probe_data(r, recipe_metadata(r, data_root), cache_dir=cache_dir, jobs=jobs, seed=seed, progress=progress)
-    model, choice = fit_final(r, data, seed)
-    card = model_card(m, data.clips)
-    save_probe_bundle(out, model, r, data.encoder, choice['layers'], data.labels, fold=-1, name=f'ser_nb-{r.name}',
-                      choice=choice, card=card)
-    atomic_write(Path(out) / 'MODEL_LICENSE.md', licence_text(card))
-    return card
-
-# %% ../nbs/07a_default_model.ipynb #8ccf0181
-def retrain_main(argv: list[str] | None = None) -> dict:
-    "Command line of `python -m ser_nb.default_model`: retrain the default model."
-    import argparse
-    ap = argparse.ArgumentParser(prog='python -m ser_nb.default_model', description=train_default_model.__doc__)
-    ap.add_argument('--data-root', default=None, help='folder with ravdess/ and crema-d/ (default $SER_NB_DATA)')
-    ap.add_argument('--out', default=str(DEFAULT_MODEL_DIR), help='bundle folder to write (default: the packaged one)')
-    ap.add_argument('--runs', default='runs', help='full run folders'); ap.add_argument('--results', default='results', help='kept run files')
-    ap.add_argument('--cache-dir', default=None, help='feature cache (default $SER_NB_CACHE/features)')
-    ap.add_argument('--jobs', type=int, default=1); ap.add_argument('--seed', type=int, default=42)
-    a = ap.parse_args(argv)
-    cmd = ' '.join(['python -m ser_nb.default_model'] + [shlex.quote(x) for x in (sys.argv[1:] if argv is None else argv)])
-    card = train_default_model(a.data_root, a.out, a.runs, a.results, cache_dir=a.cache_dir, jobs=a.jobs, seed=a.seed, command=cmd)
-    cv = card['speaker_independent_cv']
-    print(f"default model -> {a.out}: {cv['protocol']} x{cv['folds']}, UA {100 * cv['mean']['ua']:.1f} ± {100 * cv['std']['ua']:.1f}")
-    return card
+# %% ../nbs/07a_default_model.ipynb #99d7c788
+if __name__ == '__main__' and Path(globals().get('__file__', '')).name == 'default_model.py': retrain_main()
 
 # %% ../nbs/07a_default_model.ipynb #10d2348f
 @lru_cache(maxsize=1)

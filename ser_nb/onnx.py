@@ -15,6 +15,7 @@ from .features import FeatureSpec, FEATURES_VERSION
 from .recipes import Recipe
 from .train import Bundle, BundleError, load_bundle
 from .probes import ProbeBundle, LinearHead, linear_head
+from .transfer import TransferBundle
 from .predict import error_line
 
 # %% auto #0
@@ -463,7 +464,9 @@ def load_onnx(path: str | os.PathLike):
     meta = onnx_bundle_meta(path, sess)
     try: recipe, labels, kind = Recipe.from_dict(meta['recipe']), list(meta['labels']), meta.get('kind', 'keras')
     except (KeyError, TypeError, ValueError) as e: raise BundleError(f'{path}: incomplete ser_nb metadata ({e!r})') from None
-    if kind == 'embedding': return ProbeBundle(OnnxModel(sess), meta['encoder'], meta['layers'], labels, recipe, meta)
+    if kind in ('embedding', 'transfer'):   # a transfer bundle (chapter 06g) reads its pooled statistics and applies its temperature
+        cls = TransferBundle if kind == 'transfer' else ProbeBundle
+        return cls(OnnxModel(sess), meta['encoder'], meta['layers'], labels, recipe, meta)
     if kind == 'keras': return Bundle(OnnxModel(sess), InGraphScaler(), labels, _onnx_spec(path, meta), recipe, meta)
     raise BundleError(f'{path}: unknown model family {kind!r}')
 
