@@ -116,7 +116,7 @@ def fit_final(recipe, data, seed: int = 42, jobs: int = 1):
         if len(np.unique(g)) < 2: g = _groups(data.items, 'speaker')
         w = cell_weights(data.items, s.balance)
         ch = choose_C(X, data.y, w, g, s.Cs, s.inner_folds, seed, jobs)
-        return fit_weighted_logreg(X, data.y, w, ch['C'], seed), dict(C=ch['C'], ua=ch['ua'], inner=ch['table'], layers=list(np.atleast_1d(s.layers)))
+        return fit_weighted_logreg(X, data.y, w, ch['C'], seed), dict(C=ch['C'], ua=ch['ua'], inner=ch['table'], layers=[int(l) for l in np.atleast_1d(s.layers)])
     from ser_nb.probes import layer_candidates, probe_features, choose_probe, make_classifier
     s, spk = recipe.settings, data.items.speaker.to_numpy()
     cands = layer_candidates(s.layers, data.E.shape[1])

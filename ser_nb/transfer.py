@@ -160,7 +160,7 @@ def fit_transfer_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Seri
     w = cell_weights(items.iloc[tr], s.balance)
     choice = choose_C(X[tr], y[tr], w, g, s.Cs, s.inner_folds, seed, jobs)
     model = fit_weighted_logreg(X[tr], y[tr], w, choice['C'], seed)
-    info = dict(choice=dict(candidate=f'layers {list(np.atleast_1d(s.layers))} ({s.stats})', C=choice['C'], ua=choice['ua'],
+    info = dict(choice=dict(candidate=f'layers {[int(l) for l in np.atleast_1d(s.layers)]} ({s.stats})', C=choice['C'], ua=choice['ua'],
                             inner=choice['table'], inner_groups=s.inner_groups))
     test_items = items.iloc[te].assign(example=te).reset_index(drop=True)
     if folds.attrs.get('protocol') == 'loco':
@@ -185,7 +185,7 @@ def _transfer_metrics(data: ProbeData, results: list[FoldResult]) -> dict:
 # %% ../nbs/06g_transfer.ipynb #00c6ee9e
 def save_transfer_bundle(path, model, recipe: Recipe, encoder: str, labels, fold: int, **extra) -> Path:
     "Save a fitted transfer probe as a bundle folder (`kind: transfer`); `extra` goes into `bundle.json` (e.g. `calibration`)."
-    return save_probe_bundle(path, model, recipe, encoder, list(np.atleast_1d(recipe.settings.layers)), labels, fold, kind='transfer', **extra)
+    return save_probe_bundle(path, model, recipe, encoder, [int(l) for l in np.atleast_1d(recipe.settings.layers)], labels, fold, kind='transfer', **extra)
 
 # %% ../nbs/06g_transfer.ipynb #33f2e62b
 @dataclass
