@@ -3,12 +3,13 @@
 One-off measurements behind chapter 06g's choices (not the kept runs, which `ser_nb run default_whisper --protocol loco`
 makes): a corpus-balanced logistic regression on cached Whisper-base embeddings (`pool='mean_std'`, trimmed 30 dB) of
 the five development corpora, each corpus held out once, C fixed per line; variants of layers, pooled statistics,
-label set, normalisation (per training corpus, nuisance projection of training-speaker means, per-clip standardisation)
-and batch adaptation. Each line printed is one JSON object; `--out` appends them to a JSON list.
+label set, normalisation (per training corpus, nuisance projection of training-speaker means, per-clip standardisation),
+batch adaptation, and training copies under other recording conditions (`"copies": ["recording"]`: one copy of each clip
+with noise at 5-20 dB SNR, a simulated room, a telephone band, or several, at -20 to +6 dB gain; test clips as they are). Each line printed is one JSON object; `--out` appends them to a JSON list.
 
     python benchmarks/transfer_directions.py --data-root DATA '{"layers": [[2,3,4]], "C": [0.003], "norm": ["none", "adapt"]}'
 """
-import argparse, itertools, json, os, time
+import argparse, dataclasses, itertools, json, os, time
 from pathlib import Path
 import numpy as np, pandas as pd
 import ser_nb.preprocess
@@ -19,13 +20,53 @@ from ser_nb.eval import ua
 CORPORA = ['ravdess', 'crema-d', 'savee', 'nemo', 'ased']
 LABEL_SETS = {5: ['angry', 'fear', 'happy', 'neutral', 'sad'], 6: ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad']}
 
-def load(root, labels):
-    "Embeddings (n, 7, 1024) and metadata of every clip of the five corpora with one of `labels`."
+def _rms(y): return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)) + 1e-12))
+
+def noisy(y, sr, rng):
+    "White or brownish noise at 5-20 dB SNR."
+    n = rng.standard_normal(len(y))
+    if rng.uniform() < 0.5: n = np.cumsum(n); n -= np.convolve(n, np.ones(801) / 801, 'same')
+    return y + n * _rms(y) / _rms(n) * 10 ** (-rng.uniform(5, 20) / 20)
+
+def room(y, sr, rng):
+    "A simulated room: exponentially decaying noise as impulse response, RT60 0.2-0.8 s."
+    from scipy.signal import fftconvolve
+    rt60 = rng.uniform(0.2, 0.8); t = np.arange(int(rt60 * sr)) / sr
+    h = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60) * 0.3; h[0] = 1.0
+    z = fftconvolve(y, h)[:len(y)]
+    return z * _rms(y) / _rms(z)
+
+def phone(y, sr, rng):
+    "A telephone band (300-3400 Hz), clipped now and then."
+    from scipy.signal import butter, sosfiltfilt
+    z = sosfiltfilt(butter(4, [300, 3400], btype='band', fs=sr, output='sos'), y); z = z * _rms(y) / _rms(z)
+    return np.clip(z * 3, -1, 1) / 3 if rng.uniform() < 0.3 else z
+
+@dataclasses.dataclass(frozen=True)
+class RecordingCopies:
+    "One copy of a clip under other recording conditions (a feature-store augment: `key`, `__call__`)."
+    n: int = 1
+    @property
+    def key(self) -> str: return f'rec-v1-{self.n}'
+    def __call__(self, y, sr, emotion=None, seed: int = 0):
+        rng, out = np.random.default_rng(seed), []
+        for k in range(self.n):
+            z = np.asarray(y, np.float64)
+            for f in [f for f in (noisy, room, phone) if rng.uniform() < 0.5] or [(noisy, room, phone)[rng.integers(3)]]: z = f(z, sr, rng)
+            out.append((f'rec{k}', np.clip(z * 10 ** (rng.uniform(-20, 6) / 20), -1, 1).astype(np.float32)))
+        return out
+
+def load(root, labels, copies=None):
+    "Embeddings (n, 7, 1024) and metadata (`aug`: 'orig' or a copy) of every clip of the five corpora with one of `labels`."
+    from ser_nb.encoders import EmbeddingSpec
+    from ser_nb.store import extract
     Es, metas = [], []
     for ds in CORPORA:
         m = load_metadata(ds, root); m = m[m.emotion.isin(labels)].reset_index(drop=True)
-        E, items, _ = corpus_embeddings(m, 'whisper-base', None, 2, False, 'mean_std', 30.)
-        Es.append(E); metas.append(items[['dataset', 'speaker', 'emotion']])
+        r = extract(m, EmbeddingSpec('whisper-base', pool='mean_std', trim_db=30.), n_jobs=2, progress=False,
+                    augment=RecordingCopies(1) if copies == 'recording' else None)
+        items = r.items.reset_index(drop=True)
+        Es.append(np.asarray(r.X, np.float32)); metas.append(items[['dataset', 'speaker', 'emotion']].assign(aug=items.get('aug', 'orig')))
     return np.concatenate(Es), pd.concat(metas, ignore_index=True)
 
 def _inst(A): return (A - A.mean(-1, keepdims=True)) / (A.std(-1, keepdims=True) + 1e-6)
@@ -60,8 +101,9 @@ def loco(E, meta, labels, layers, C, norm='none', stats='mean'):
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     X, y, out = features(E, layers, stats), meta.emotion.map({l: i for i, l in enumerate(labels)}).to_numpy(), {}
+    orig = (meta.aug == 'orig').to_numpy()
     for held in CORPORA:
-        te = (meta.dataset == held).to_numpy(); tr = ~te; Xtr, Xte = X[tr], X[te]
+        te = (meta.dataset == held).to_numpy() & orig; tr = (meta.dataset != held).to_numpy(); Xtr, Xte = X[tr], X[te]
         if norm in ('corpus', 'adapt'): Xtr = zscore_groups(Xtr, meta.dataset[tr].to_numpy())
         if norm == 'adapt': Xte = zscore_groups(Xte, np.zeros(te.sum()))
         if norm.startswith('nap'): Xtr, Xte = nap(Xtr, Xte, meta.speaker[tr].to_numpy(), int(norm[3:]))
@@ -75,10 +117,11 @@ def main():
     ap.add_argument('grid', help='JSON: lists of layers, C, norm, stats, labels (5 or 6)')
     ap.add_argument('--data-root', default=None); ap.add_argument('--out', default=None, help='JSON list to append the lines to')
     a = ap.parse_args(); g = json.loads(a.grid)
-    for n in g.get('labels', [5]):
-        E, meta = load(a.data_root, LABEL_SETS[n])
+    for n, copies in itertools.product(g.get('labels', [5]), g.get('copies', [None])):
+        E, meta = load(a.data_root, LABEL_SETS[n], copies)
         for layers, C, norm, stats in itertools.product(g.get('layers', [[2, 3, 4]]), g.get('C', [0.003]), g.get('norm', ['none']), g.get('stats', ['mean'])):
-            t = time.time(); r = dict(labels=n, layers=layers, C=C, norm=norm, stats=stats, **loco(E, meta, LABEL_SETS[n], layers, C, norm, stats), s=round(time.time() - t))
+            t = time.time(); r = dict(labels=n, layers=layers, C=C, norm=norm, stats=stats, copies=copies,
+                                      **loco(E, meta, LABEL_SETS[n], layers, C, norm, stats), s=round(time.time() - t))
             print(json.dumps(r), flush=True)
             if a.out:
                 p = Path(a.out); rows = json.loads(p.read_text()) if p.exists() else []
