@@ -1,7 +1,7 @@
 """Chapter 08's speech rule before issue 19 and now, side by side: how often each calls real speech 'no speech'
 (false rejection) and non-speech 'speech' (false acceptance), and what each costs per second of audio.
 
-    python benchmarks/speech_rule.py --data-root /work/data --clips 300 --seed 0
+    python benchmarks/speech_rule.py --data-root DATA --clips 300 --seed 0
 
 Speech: `--clips` clips per corpus (RAVDESS, CREMA-D, SAVEE, nEMO, ASED), drawn with `--seed`, each judged at its
 own level and scaled to -45 dBFS RMS; a clip is rejected when `has_speech` says no.

@@ -4,7 +4,8 @@ One-off measurements behind chapter 06g's choices (not the kept runs, which `ser
 makes): a corpus-balanced logistic regression on cached Whisper-base embeddings (`pool='mean_std'`, trimmed 30 dB) of
 the five development corpora, each corpus held out once, C fixed per line; variants of layers, pooled statistics,
 label set, normalisation (per training corpus, nuisance projection of training-speaker means, per-clip standardisation),
-batch adaptation, and training copies under other recording conditions (`"copies": ["recording"]`: one copy of each clip
+batch adaptation, a product with a probe on chapter 06e's handcrafted descriptors (`"fusion": [0.5, 1.0]`: its
+probabilities to that power), and training copies under other recording conditions (`"copies": ["recording"]`: one copy of each clip
 with noise at 5-20 dB SNR, a simulated room, a telephone band, or several, at -20 to +6 dB gain; test clips as they are). Each line printed is one JSON object; `--out` appends them to a JSON list.
 
     python benchmarks/transfer_directions.py --data-root DATA '{"layers": [[2,3,4]], "C": [0.003], "norm": ["none", "adapt"]}'
@@ -96,8 +97,18 @@ def weights(meta):
     key = meta.dataset + '|' + meta.emotion
     return (1.0 / key.map(key.value_counts())).to_numpy()
 
-def loco(E, meta, labels, layers, C, norm='none', stats='mean'):
-    "UA (%) of each held-out corpus and their mean."
+def handcrafted(root, labels):
+    "Chapter 06e's descriptors of the same clips (originals), in `load`'s order, NaN as 0."
+    from ser_nb.handcrafted import HandcraftedSpec
+    from ser_nb.store import extract
+    out = []
+    for ds in CORPORA:
+        m = load_metadata(ds, root); m = m[m.emotion.isin(labels)].reset_index(drop=True)
+        out.append(np.asarray(extract(m, HandcraftedSpec(), n_jobs=2, progress=False).X, np.float32).reshape(len(m), -1))
+    return np.nan_to_num(np.concatenate(out))
+
+def loco(E, meta, labels, layers, C, norm='none', stats='mean', H=None, power=0.):
+    "UA (%) of each held-out corpus and their mean (`H`, `power`: multiply by a handcrafted probe's probabilities to `power`)."
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
     X, y, out = features(E, layers, stats), meta.emotion.map({l: i for i, l in enumerate(labels)}).to_numpy(), {}
@@ -109,7 +120,12 @@ def loco(E, meta, labels, layers, C, norm='none', stats='mean'):
         if norm.startswith('nap'): Xtr, Xte = nap(Xtr, Xte, meta.speaker[tr].to_numpy(), int(norm[3:]))
         sc = StandardScaler().fit(Xtr); w = weights(meta[tr]); w = w * len(w) / w.sum()
         m = LogisticRegression(C=C, max_iter=300, tol=1e-3, random_state=42).fit(sc.transform(Xtr), y[tr], sample_weight=w)
-        out[held] = round(100 * ua(y[te], m.predict(sc.transform(Xte))), 1)
+        P = m.predict_proba(sc.transform(Xte))
+        if H is not None and power:
+            hs = StandardScaler().fit(H[tr])
+            h = LogisticRegression(C=0.01, max_iter=500, tol=1e-3, random_state=42).fit(hs.transform(H[tr]), y[tr], sample_weight=w)
+            P = P * h.predict_proba(hs.transform(H[te])) ** power
+        out[held] = round(100 * ua(y[te], P.argmax(1)), 1)
     return out | dict(mean=round(float(np.mean([out[c] for c in CORPORA])), 1))
 
 def main():
@@ -119,9 +135,12 @@ def main():
     a = ap.parse_args(); g = json.loads(a.grid)
     for n, copies in itertools.product(g.get('labels', [5]), g.get('copies', [None])):
         E, meta = load(a.data_root, LABEL_SETS[n], copies)
-        for layers, C, norm, stats in itertools.product(g.get('layers', [[2, 3, 4]]), g.get('C', [0.003]), g.get('norm', ['none']), g.get('stats', ['mean'])):
+        H = handcrafted(a.data_root, LABEL_SETS[n]) if g.get('fusion') and not copies else None
+        for layers, C, norm, stats, power in itertools.product(g.get('layers', [[2, 3, 4]]), g.get('C', [0.003]), g.get('norm', ['none']),
+                                                               g.get('stats', ['mean']), g.get('fusion', [0.])):
             t = time.time(); r = dict(labels=n, layers=layers, C=C, norm=norm, stats=stats, copies=copies,
-                                      **loco(E, meta, LABEL_SETS[n], layers, C, norm, stats), s=round(time.time() - t))
+                                      **({'fusion': power} if power else {}), **loco(E, meta, LABEL_SETS[n], layers, C, norm, stats, H, power),
+                                      s=round(time.time() - t))
             print(json.dumps(r), flush=True)
             if a.out:
                 p = Path(a.out); rows = json.loads(p.read_text()) if p.exists() else []
