@@ -18,9 +18,9 @@ from .train import FoldResult, recipe_metadata, on_corpora, corpus_specs
 
 # %% auto #0
 __all__ = ['METRICS', 'ua', 'scores', 'per_class', 'confusion', 'evaluate', 'summarise_folds', 'held_out_corpus', 'loco_summary',
-           'plot_confusion', 'run_metrics', 'run_protocol', 'run_recipe', 'report_markdown', 'write_outputs',
-           'plot_run_confusion', 'run_dir', 'run_cmd', 'load_runs', 'is_transductive', 'results_table',
-           'markdown_table', 'loco_table', 'plot_loco']
+           'plot_confusion', 'run_metrics', 'run_protocol', 'run_recipe', 'report_protocol', 'on_report_ground',
+           'report_markdown', 'write_outputs', 'plot_run_confusion', 'run_dir', 'run_cmd', 'load_runs',
+           'is_transductive', 'results_table', 'markdown_table', 'loco_table', 'plot_loco']
 
 # %% ../nbs/06_eval.ipynb #f9aa9072
 METRICS = ('wa', 'ua', 'macro_f1')
@@ -109,8 +109,9 @@ def _subset_speakers(meta: pd.DataFrame, n: int | None) -> pd.DataFrame:
     return out
 
 # %% ../nbs/06_eval.ipynb #1d1761c6
-def run_metrics(recipe: Recipe, protocol: str, data, rows: list[dict], clips: pd.DataFrame, test_datasets: Sequence[str] = (), **kw) -> dict:
-    "The `metrics.json` dict of a finished run (`kw`: epochs_cap, seed, speakers_subset, seconds, command, extras)."
+def run_metrics(recipe: Recipe, protocol: str, data, rows: list[dict], clips: pd.DataFrame, test_datasets: Sequence[str] = (),
+                ground: bool = True, **kw) -> dict:
+    "The `metrics.json` dict of a finished run (`ground`: on its report's own corpora and protocol, so its published number applies; `kw`: epochs_cap, seed, speakers_subset, seconds, command, extras)."
     mean, std = summarise_folds(rows)
     c = data.clips; known = c.speaker_id.notna() if 'speaker_id' in c else pd.Series(True, index=c.index)
     paths = {corpus_name(s): s for s in [*recipe.datasets, *corpus_specs(test_datasets)] if corpus_name(s) != s}
@@ -121,7 +122,7 @@ def run_metrics(recipe: Recipe, protocol: str, data, rows: list[dict], clips: pd
                 n_clips=len(c), n_speakers=int(c.speaker[known].nunique()), labels=list(recipe.label_names),
                 **({'speakers_unknown': sorted(set(c.dataset[~known]))} if not known.all() else {}),
                 per_class=per_class(clips.label, clips.pred, recipe.label_names).round(4).reset_index().to_dict('records'),
-                published=recipe.published, skipped=len(data.skipped), **kw,
+                published=recipe.published if ground else {}, skipped=len(data.skipped), **kw,
                 machine=f'{platform.machine()}, {os.cpu_count()} cores', recipe_settings=recipe.to_dict())
 
 # %% ../nbs/06_eval.ipynb #f26aa8f9
@@ -142,6 +143,7 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
                test_datasets: Sequence[str] = ()) -> dict:
     "Fit and evaluate `recipe` under `protocol` fold by fold, on `datasets` (default: its own) or across to `test_datasets`; write the results to `out`."
     recipe = get_recipe(recipe); protocol = run_protocol(recipe, protocol, test_datasets)
+    ground = not datasets and not test_datasets and protocol == report_protocol(recipe)   # the report's own corpora, labels and protocol
     t0, out = time.time(), Path(out) if out else None
     recipe, meta = on_corpora(recipe, datasets, test_datasets, root, loco=protocol == 'loco')
     fam, k, test = get_family(recipe.kind), folds or recipe.folds, [corpus_name(d) for d in test_datasets]
@@ -158,11 +160,23 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
         if out: results[-1].save(out/'bundles'/f'fold{f}')
     clips = pd.concat([r.clip_predictions() for r in results], ignore_index=True)
     rows = [evaluate(r) | (dict(corpus=held_out_corpus(r)) if protocol == 'loco' else {}) for r in results]
-    m = run_metrics(recipe, protocol, data, rows, clips, test_datasets, epochs_cap=epochs, seed=seed,
+    m = run_metrics(recipe, protocol, data, rows, clips, test_datasets, ground, epochs_cap=epochs, seed=seed,
                     speakers_subset=speakers, seconds=dict(features=round(t_feat, 1), total=round(time.time() - t0, 1)),
                     command=command, **(fam.metrics(data, results) if fam.metrics else {}), **(loco_summary(rows) if protocol == 'loco' else {}))
     if out: write_outputs(m, clips, out, curves=fam.figure(results, m) if fam.figure else None)
     return m
+
+# %% ../nbs/06_eval.ipynb #420a0057
+def report_protocol(r: Recipe) -> str:
+    "The protocol of the number recipe `r`'s report published: a random split where it says so, else the recipe's own protocol."
+    return 'random' if str((r.published or {}).get('protocol', '')).startswith('random') else r.protocol
+
+def on_report_ground(m: dict) -> bool:
+    "Whether run `m` (a `metrics.json` dict) is on its report's own ground: the recipe's own corpora and labels, under the report's protocol."
+    try: r = get_recipe(m['recipe'])
+    except KeyError: return False
+    return (m['protocol'] == report_protocol(r) and not m.get('test_datasets') and list(m.get('datasets') or []) == [corpus_name(d) for d in r.datasets]
+            and list(m.get('labels') or []) == r.label_names)
 
 # %% ../nbs/06_eval.ipynb #b09fef18
 def _pct(x: float) -> str: return f'{100*x:.1f}'
@@ -187,7 +201,7 @@ def _md_settings(m: dict) -> list[str]:
 # %% ../nbs/06_eval.ipynb #1d35e6fa
 def _md_head(m: dict) -> list[str]:
     "Title, corpora, settings, protocol and the result table of `report.md`."
-    pub = m.get('published') or {}
+    pub = (m.get('published') or {}) if on_report_ground(m) else {}
     lines = [f"# {m['recipe']} — report {m['report']}, protocol `{m['protocol']}`", '', m['recipe_settings']['description'], '',
              f"- corpora: {', '.join(m['datasets'])}" + (f"; tested on {', '.join(m['test_datasets'])}" if m.get('test_datasets') else '')
              + f"; {m['n_clips']} clips, {m['n_speakers']} speakers"
@@ -297,7 +311,8 @@ def _echo_run(m: dict, out: str, corpora: bool) -> None:
     "What `ser_nb run` prints at the end: the scores, the report's number, the corpora and labels where they were chosen, the files."
     click.echo(f"{m['recipe']} [{m['protocol']}, {len(m['folds'])} fold(s), {m['n_test']} test clips]: WA {_ms(m, 'wa')}  "
                f"UA {_ms(m, 'ua')}  macro-F1 {_ms(m, 'macro_f1')}  ({m['seconds']['total']:.0f} s)" + ('  [transductive]' if m['transductive'] else ''))
-    if m.get('published'): click.echo(f"report {m['report']} published: {m['published']['metric']} {_pct(m['published']['value'])} ({m['published']['protocol']})")
+    if m.get('published') and on_report_ground(m): click.echo(f"report {m['report']} published: {m['published']['metric']} {_pct(m['published']['value'])} ({m['published']['protocol']})")
+    else: click.echo(f"recipe from report {m['report']}; the report's number applies only to its own corpora, labels and protocol")
     if corpora: click.echo(f"corpora: {'+'.join(m['datasets'])}" + (f", tested on {'+'.join(m['test_datasets'])}" if m['test_datasets'] else '')
                            + f"; labels (the emotions they share): {', '.join(m['labels'])}")
     if m.get('speakers_unknown') and m['protocol'] == 'random': click.echo(f"note: the speakers of {', '.join(m['speakers_unknown'])} are unknown (one folder per emotion): "
@@ -325,7 +340,7 @@ def _corpora(m: dict) -> str:
 
 def _vs_report(m: dict) -> str:
     "Accuracy (WA) minus the report's published accuracy, in points, on the report's own ground (its random split)."
-    pub = m.get('published') or {}
+    pub = (m.get('published') or {}) if on_report_ground(m) else {}
     if not pub or m['protocol'] != 'random' or pub.get('metric') != 'accuracy': return ''
     return f"{100 * (m['mean']['wa'] - pub['value']):+.1f}"
 
@@ -334,7 +349,7 @@ def results_table(runs: list[dict]) -> pd.DataFrame:
     def ms(m, k): return f"{_pct(m['mean'][k])} ± {_pct(m['std'][k])}" if len(m['folds']) > 1 else _pct(m['mean'][k])
     rows = []
     for m in runs:
-        pub = m.get('published') or {}
+        pub = (m.get('published') or {}) if on_report_ground(m) else {}
         cap = f", ≤{m['epochs_cap']} ep" if m.get('epochs_cap') else ''
         rows.append({'recipe': m['recipe'], 'corpora': _corpora(m), 'report: its accuracy': f"{m['report']}: " + (_pct(pub['value']) if pub else '—'),
                      'protocol × folds': f"{m['protocol']} ×{len(m['folds'])}{cap}", 'UA': ms(m, 'ua'), 'WA': ms(m, 'wa'),
