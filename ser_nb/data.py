@@ -56,8 +56,9 @@ DATASETS = {d.name: d for d in [
         "or copy its AudioWAV/ folder to <root>/crema-d/AudioWAV/"),
     DatasetInfo('savee', 'SAVEE (Surrey Audio-Visual Expressed Emotion)', 480, 4, 44100, 'free for research use (registration)',
         'Haq S, Jackson PJB (2010) Multimodal Emotion Recognition. In W. Wang (ed), Machine Audition: Principles, Algorithms and Systems, IGI Global, 398-423.',
-        "request it from http://kahlan.eps.surrey.ac.uk/savee/ (registration), then put the audio as "
-        "<root>/savee/DC_a01.wav (flat) or <root>/savee/DC/a01.wav"),
+        "request it from http://kahlan.eps.surrey.ac.uk/savee/ (registration), or take the copy in the public repository "
+        "robertjkeck2/EmoNet at commit 32c461fc (git clone, then git archive 32c461fc server/data/SAVEE | tar -x --strip-components=3 "
+        "-C <root>/savee); the audio goes as <root>/savee/DC_a01.wav (flat) or <root>/savee/DC/a01.wav"),
     DatasetInfo('tess', 'TESS (Toronto Emotional Speech Set)', 2800, 2, 24414, 'CC BY-NC-ND 4.0',
         'Pichora-Fuller MK, Dupuis K (2020) Toronto emotional speech set (TESS). Borealis, doi:10.5683/SP2/E8H2MF.',
         "download it from the University of Toronto Borealis dataverse (doi:10.5683/SP2/E8H2MF) and put the "
