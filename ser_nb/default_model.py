@@ -110,13 +110,9 @@ def licence_text(card: dict) -> str:
 def fit_final(recipe, data, seed: int = 42, jobs: int = 1):
     "The model of `recipe` fitted on all of `data`'s clips (and their copies), and the choice (layers, C) made by inner CV on them."
     if recipe.kind == 'transfer':
-        from ser_nb.transfer import transfer_features, cell_weights, choose_C, fit_weighted_logreg, _groups
-        s, X = recipe.settings, transfer_features(data.E, recipe.settings)
-        g = _groups(data.items, s.inner_groups)
-        if len(np.unique(g)) < 2: g = _groups(data.items, 'speaker')
-        w = cell_weights(data.items, s.balance)
-        ch = choose_C(X, data.y, w, g, s.Cs, s.inner_folds, seed, jobs)
-        return fit_weighted_logreg(X, data.y, w, ch['C'], seed), dict(C=ch['C'], ua=ch['ua'], inner=ch['table'], layers=[int(l) for l in np.atleast_1d(s.layers)])
+        from ser_nb.transfer import transfer_features, fit_transfer
+        model, ch = fit_transfer(recipe, transfer_features(data.E, recipe.settings), data.y, data.items, seed, jobs)
+        return model, dict(C=ch['C'], ua=ch['ua'], inner=ch['table'], layers=[int(l) for l in np.atleast_1d(recipe.settings.layers)])
     from ser_nb.probes import layer_candidates, probe_features, choose_probe, make_classifier
     s, spk = recipe.settings, data.items.speaker.to_numpy()
     cands = layer_candidates(s.layers, data.E.shape[1])

@@ -21,8 +21,8 @@ from .probes import (ProbeSettings, ProbeData, ProbeBundle, load_probe_data, sel
 # %% auto #0
 __all__ = ['MIN_ADAPT_CLIPS', 'TRANSFER', 'DEV_CORPORA', 'SHARED5', 'TransferSettings', 'pooled_stats', 'transfer_features',
            'cell_weights', 'fit_weighted_logreg', 'choose_C', 'adapt_features', 'temper', 'fit_temperature', 'ece',
-           'clip_corpus', 'calibration_table', 'fit_transfer_fold', 'save_transfer_bundle', 'TransferBundle',
-           'load_transfer_bundle', 'transfer_recipes']
+           'clip_corpus', 'calibration_table', 'fit_transfer', 'fit_transfer_fold', 'save_transfer_bundle',
+           'TransferBundle', 'load_transfer_bundle', 'transfer_recipes']
 
 # %% ../nbs/06g_transfer.ipynb #93e424aa
 @dataclass(frozen=True)
@@ -149,17 +149,22 @@ def _groups(items: pd.DataFrame, by: str) -> np.ndarray:
     g = items.dataset if by == 'corpus' else items.speaker
     return g.astype(str).to_numpy()
 
+def fit_transfer(recipe: Recipe, X: np.ndarray, y: np.ndarray, items: pd.DataFrame, seed: int = 42, jobs: int = 1):
+    "The transfer probe of `recipe` fitted on `X, y` (examples `items`): weights, C by inner CV over corpora (speakers where there is one corpus); the model and the choice."
+    s = recipe.settings
+    g = _groups(items, s.inner_groups)
+    if len(np.unique(g)) < 2: g = _groups(items, 'speaker')      # one training corpus: leave speakers out instead
+    w = cell_weights(items, s.balance)
+    choice = choose_C(X, y, w, g, s.Cs, s.inner_folds, seed, jobs)
+    return fit_weighted_logreg(X, y, w, choice['C'], seed), choice
+
 def fit_transfer_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
                       verbose=None, workdir=None, jobs: int = 1) -> FoldResult:
     "The transfer family's fold: weights, C by inner CV over training corpora (or speakers), fit, test probabilities; adapted ones under loco."
     s, t0 = recipe.settings, time.time()
     tr, te = fold_split(data.items, data.clips, folds, fold)
     X, y, items = transfer_features(data.E, s), data.y, data.items
-    g = _groups(items.iloc[tr], s.inner_groups)
-    if len(np.unique(g)) < 2: g = _groups(items.iloc[tr], 'speaker')      # one training corpus: leave speakers out instead
-    w = cell_weights(items.iloc[tr], s.balance)
-    choice = choose_C(X[tr], y[tr], w, g, s.Cs, s.inner_folds, seed, jobs)
-    model = fit_weighted_logreg(X[tr], y[tr], w, choice['C'], seed)
+    model, choice = fit_transfer(recipe, X[tr], y[tr], items.iloc[tr], seed, jobs)
     info = dict(choice=dict(candidate=f'layers {[int(l) for l in np.atleast_1d(s.layers)]} ({s.stats})', C=choice['C'], ua=choice['ua'],
                             inner=choice['table'], inner_groups=s.inner_groups))
     test_items = items.iloc[te].assign(example=te).reset_index(drop=True)
