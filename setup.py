@@ -33,9 +33,10 @@ transformers_requirements = reqs('transformers_requirements')
 dask_requirements = reqs('dask_requirements')
 onnx_requirements = reqs('onnx_requirements')
 widgets_requirements = reqs('widgets_requirements')
+live_requirements = reqs('live_requirements')
 extras = dict(dev=dev_requirements, keras=keras_requirements, transformers=transformers_requirements, dask=dask_requirements,
-              onnx=onnx_requirements, widgets=widgets_requirements,
-              all=keras_requirements+transformers_requirements+dask_requirements+onnx_requirements+widgets_requirements)
+              onnx=onnx_requirements, widgets=widgets_requirements, live=live_requirements,
+              all=keras_requirements+transformers_requirements+dask_requirements+onnx_requirements+widgets_requirements+live_requirements)
 
 setuptools.setup(
     name = cfg['lib_name'],

@@ -47,6 +47,7 @@ TOP_COMMANDS: dict[str, tuple[str, str]] = {
     'recipes': ('ser_nb.recipes:recipes_cmd', 'List the recipes with their source report and settings.'),
     'run': ('ser_nb.eval:run_cmd', 'Train and evaluate RECIPE end to end; write metrics.json, report.md, confusion.png, curves.png and bundles.'),
     'predict': ('ser_nb.predict:predict_cmd', 'Emotion probabilities of AUDIO files, folders or CSV manifests (wav, flac, ogg, mp3...); bad files are reported, the rest still predicted.'),
+    'listen': ('ser_nb.stream:listen_cmd', 'Emotion from the microphone (or --from-file AUDIO) as it is spoken: a line per hop, --jsonl to record the segments.'),
     'export': ('ser_nb.onnx:export_cmd', 'Write model BUNDLE (a bundle folder) as the ONNX file OUT, for `ser_nb predict --model OUT` or any ONNX runtime.'),
 }
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 import numpy as np
 import click
+from fastcore.basics import patch
 from .core import default_jobs, import_string
 from .preprocess import load_audio_sr, resample
 
@@ -17,9 +18,9 @@ __all__ = ['SPEECH_SR', 'SPEECH_FLOOR_DB', 'VOICING_MIN', 'VOICING_LOWPASS', 'PI
            'MAINS_MARGIN', 'MIN_SPEECH_S', 'FRAME_S', 'FRAME_HOP_S', 'SPAN_BRIDGE_S', 'LONG_S', 'NO_SPEECH_COLOR',
            'EXIT_CODES', 'audio_suffixes', 'NoAudioError', 'manifest_files', 'find_audio', 'frames', 'periodicity',
            'voicing', 'steady_pitch', 'mains_peak', 'speech_frames', 'has_speech', 'speech_spans', 'stream_audio',
-           'iter_windows', 'error_line', 'predict_proba', 'timeline', 'model_sr', 'predict_path', 'ModelError',
-           'load_predictor', 'predict_many', 'workers', 'window_spans', 'no_speech_spans', 'plot_timeline', 'save_plot',
-           'adapt_predictions', 'mark_uncertain', 'usable_predictor', 'predict_cmd']
+           'WindowCutter', 'iter_windows', 'error_line', 'predict_proba', 'window_row', 'timeline', 'model_sr',
+           'predict_path', 'ModelError', 'load_predictor', 'predict_many', 'workers', 'window_spans', 'no_speech_spans',
+           'plot_timeline', 'save_plot', 'adapt_predictions', 'mark_uncertain', 'usable_predictor', 'predict_cmd']
 
 # %% ../nbs/08_predict.ipynb #eda5f039
 _ALIASES = {'AIFF': ('.aif', '.aifc'), 'OGG': ('.oga', '.opus'), 'WAV': ('.wave',)}
@@ -131,11 +132,11 @@ def speech_spans(mask: np.ndarray, offset: float = 0., bridge: float = SPAN_BRID
     return [[round(float(offset + s), 3), round(float(offset + e), 3)] for s, e in zip(np.r_[a[0], a[cut + 1]], np.r_[b[cut], b[-1]])]
 
 # %% ../nbs/08_predict.ipynb #5f70d760
-def stream_audio(path: str | os.PathLike, sr: int, block_s: float = 30.) -> Iterator[np.ndarray]:
-    "Mono float32 blocks of `path` resampled to `sr` (soxr HQ, streaming): memory of one block, whatever the file's length."
+def stream_audio(path: str | os.PathLike, sr: int | None = None, block_s: float = 30.) -> Iterator[np.ndarray]:
+    "Mono float32 blocks of `path`, at its own rate or resampled to `sr` (soxr HQ, streaming): memory of one block, whatever the file's length."
     import soundfile as sf, soxr
     with sf.SoundFile(str(path)) as f:
-        rs = None if f.samplerate == sr else soxr.ResampleStream(f.samplerate, sr, 1, dtype='float32', quality='HQ')
+        rs = None if sr in (None, f.samplerate) else soxr.ResampleStream(f.samplerate, sr, 1, dtype='float32', quality='HQ')
         n = max(1, int(block_s*f.samplerate))
         while True:
             x = f.read(n, dtype='float32', always_2d=True)
@@ -146,18 +147,42 @@ def stream_audio(path: str | os.PathLike, sr: int, block_s: float = 30.) -> Iter
             if last: return
 
 # %% ../nbs/08_predict.ipynb #86a610ec
+class WindowCutter:
+    "Windows of `window` s every `hop` s (hop <= window) over mono blocks pushed one by one; holds at most a window and a block."
+    def __init__(self, sr: int, window: float = 2., hop: float = 1.):
+        self.sr, self.wn, self.hn = sr, max(1, round(window*sr)), max(1, round(hop*sr))
+        if self.hn > self.wn: raise ValueError(f'hop ({hop} s) must be at most the window ({window} s)')
+        self.buf, self.off, self.k = np.zeros(0, np.float32), 0, 0   # off: stream index of buf[0]; k: next window
+    @property
+    def total(self) -> int:
+        "Samples pushed so far."
+        return self.off + len(self.buf)
+
+# %% ../nbs/08_predict.ipynb #b7c1e0a1
+@patch
+def push(self: WindowCutter, block: np.ndarray) -> list[tuple[float, float, np.ndarray]]:
+    "`(start_s, end_s, samples)` of each window that `block` completes."
+    self.buf, out, hn = np.concatenate([self.buf, np.asarray(block, dtype=np.float32).ravel()]), [], self.hn
+    while self.k*hn + self.wn <= self.total:
+        s = self.k*hn - self.off
+        out.append((self.k*hn/self.sr, (self.k*hn + self.wn)/self.sr, self.buf[s:s + self.wn])); self.k += 1
+    if self.k*hn > self.off: self.buf, self.off = self.buf[self.k*hn - self.off:], self.k*hn
+    return out
+
+@patch
+def flush(self: WindowCutter) -> list[tuple[float, float, np.ndarray]]:
+    "The last, shorter window at the end of the stream, if the stream has samples that no window covered."
+    k, hn, total = self.k, self.hn, self.total
+    if k*hn < total and (k == 0 or (k - 1)*hn + self.wn < total):
+        self.k += 1; return [(k*hn/self.sr, total/self.sr, self.buf[k*hn - self.off:])]
+    return []
+
+# %% ../nbs/08_predict.ipynb #b7c1e0a2
 def iter_windows(blocks: Iterable[np.ndarray], sr: int, window: float = 2., hop: float = 1.) -> Iterator[tuple[float, float, np.ndarray]]:
     "`(start_s, end_s, samples)` of windows of `window` s every `hop` s (hop <= window) over a stream of mono blocks."
-    wn, hn = max(1, round(window*sr)), max(1, round(hop*sr))
-    if hn > wn: raise ValueError(f'hop ({hop} s) must be at most the window ({window} s)')
-    buf, off, k = np.zeros(0, np.float32), 0, 0          # off: stream index of buf[0]; k: next window
-    for b in blocks:
-        buf = np.concatenate([buf, np.asarray(b, dtype=np.float32)])
-        while k*hn + wn <= off + len(buf):
-            yield k*hn/sr, (k*hn + wn)/sr, buf[k*hn - off:k*hn - off + wn]; k += 1
-        if k*hn > off: buf, off = buf[k*hn - off:], k*hn
-    total = off + len(buf)
-    if k*hn < total and (k == 0 or (k - 1)*hn + wn < total): yield k*hn/sr, total/sr, buf[k*hn - off:]
+    cut = WindowCutter(sr, window, hop)
+    for b in blocks: yield from cut.push(b)
+    yield from cut.flush()
 
 # %% ../nbs/08_predict.ipynb #cb10b25d
 def error_line(e: BaseException, path) -> str:
@@ -180,8 +205,8 @@ def _row(start: float, end: float, p: np.ndarray | None, labels) -> dict:
                 pred=None if p is None else labels[int(np.argmax(p))], probabilities=probs)
 
 # %% ../nbs/08_predict.ipynb #34813015
-def _window(predictor, a: float, b: float, w: np.ndarray, sr: int) -> dict:
-    "The row of one window, with the stretches of speech in it."
+def window_row(predictor, a: float, b: float, w: np.ndarray, sr: int) -> dict:
+    "The row of the window `w` (`a` to `b` s): speech or not, pred, probabilities, and the stretches of speech in it."
     fr = speech_frames(w, sr)
     if float(fr.sum())*FRAME_HOP_S < MIN_SPEECH_S: return _row(a, b, None, predictor.labels) | dict(speech_spans=[])
     spans = dict(speech_spans=speech_spans(fr, a))
@@ -191,7 +216,7 @@ def _window(predictor, a: float, b: float, w: np.ndarray, sr: int) -> dict:
 # %% ../nbs/08_predict.ipynb #1fecccd1
 def timeline(predictor, blocks: Iterable[np.ndarray], sr: int, window: float = 2., hop: float = 1.) -> list[dict]:
     "One row per window of the stream `blocks` (mono, at `sr`): start, end, speech, pred and probabilities (None without speech)."
-    return [_window(predictor, a, b, w, sr) for a, b, w in iter_windows(blocks, sr, window, hop)]
+    return [window_row(predictor, a, b, w, sr) for a, b, w in iter_windows(blocks, sr, window, hop)]
 
 # %% ../nbs/08_predict.ipynb #d5b5c4f0
 def model_sr(predictor) -> int:
@@ -218,9 +243,8 @@ def predict_path(predictor, path: str | os.PathLike, with_timeline: bool = False
         duration = len(y)/sr
     else:
         if features: raise ValueError(f'{path}: longer than {LONG_S:g} s; --adapt takes clips (cut the recording, or drop --adapt)')
-        sr = model_sr(predictor)
-        X = None
-        segs = timeline(predictor, stream_audio(path, sr), sr, window, hop)
+        X, sr = None, sf.info(str(path)).samplerate          # windows at the file's rate, as for short files and live streams
+        segs = timeline(predictor, stream_audio(path), sr, window, hop)
         if not segs: raise ValueError(f'{path}: no audio samples')
         sp = [[s['probabilities'][l] for l in labels] for s in segs if s['probabilities']]
         p, duration, speech = (np.mean(sp, axis=0) if sp else None), segs[-1]['end'], any(s['speech'] for s in segs)
