@@ -18,6 +18,8 @@ from pathlib import Path
 # speaker for the others (LOSO for SAVEE's 4 speakers). 'cross-corpus' rows train on the --dataset corpora and test
 # on the --test-dataset ones (no --protocol). Each report's own ground is its random split; the whisper_probe rows
 # under 'random' are ser_nb's best recipe there, beside the report's own recipe.
+# Names such as whisper_probe_plain or handcrafted_cepstral are variants: a main recipe with `--set` (and
+# `--dataset`) arguments that `ser_nb recipes --all` lists; their kept runs record them as `variant_of`.
 PLAN = [
     ('pooled_lstm', 'random', []), ('pooled_lstm', 'emobox', []),
     ('pooled_cnn', 'random', []), ('pooled_cnn', 'emobox', []),

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_eval.ipynb #0949a91c
 from __future__ import annotations
-import os, sys, json, time, platform, shlex
+import os, re, sys, json, time, platform, shlex
 from pathlib import Path
 from typing import Sequence
 import numpy as np
@@ -13,7 +13,7 @@ import click
 from .core import atomic_write, default_jobs
 from .data import CorpusError, corpus_name
 from .splits import make_folds, iter_folds, PROTOCOLS, CROSS_CORPUS
-from .recipes import Recipe, get_recipe, get_family
+from .recipes import Recipe, get_recipe, get_family, parse_overrides, variant_command, set_args, format_setting, SettingError
 from .train import FoldResult, recipe_metadata, on_corpora, corpus_specs
 
 # %% auto #0
@@ -140,12 +140,13 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
                out: str | os.PathLike | None = None, epochs: int | None = None, seed: int = 42, cache_dir=None,
                jobs: int = 1, max_folds: int | None = None, speakers: int | None = None, progress: bool = True,
                verbose: int | None = None, command: str | None = None, datasets: Sequence[str] = (),
-               test_datasets: Sequence[str] = ()) -> dict:
-    "Fit and evaluate `recipe` under `protocol` fold by fold, on `datasets` (default: its own) or across to `test_datasets`; write the results to `out`."
-    recipe = get_recipe(recipe); protocol = run_protocol(recipe, protocol, test_datasets)
-    ground = not datasets and not test_datasets and protocol == report_protocol(recipe)   # the report's own corpora, labels and protocol
-    t0, out = time.time(), Path(out) if out else None
-    recipe, meta = on_corpora(recipe, datasets, test_datasets, root, loco=protocol == 'loco')
+               test_datasets: Sequence[str] = (), overrides: dict | None = None) -> dict:
+    "Fit and evaluate `recipe` under `protocol` fold by fold, on `datasets` (default: its own) or across to `test_datasets`, with the settings `overrides` (`--set`); write the results to `out`."
+    recipe = get_recipe(recipe); protocol = run_protocol(recipe, protocol, test_datasets); overrides = dict(overrides or {})
+    ground = not datasets and not test_datasets and 'labels' not in overrides and protocol == report_protocol(recipe)   # the report's own corpora, labels and protocol
+    t0, out, variant = time.time(), Path(out) if out else None, variant_command(recipe) if recipe.variant_of else None
+    recipe = recipe.with_settings(**overrides)
+    recipe, meta = on_corpora(recipe, datasets, test_datasets, root, loco=protocol == 'loco', keep_labels='labels' in overrides)
     fam, k, test = get_family(recipe.kind), folds or recipe.folds, [corpus_name(d) for d in test_datasets]
     meta = _subset_speakers(meta, speakers)
     make_folds(meta, protocol, k=k, seed=seed, test=test)    # fails here, before the features, if the corpora cannot follow it
@@ -162,7 +163,8 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
     rows = [evaluate(r) | (dict(corpus=held_out_corpus(r)) if protocol == 'loco' else {}) for r in results]
     m = run_metrics(recipe, protocol, data, rows, clips, test_datasets, ground, epochs_cap=epochs, seed=seed,
                     speakers_subset=speakers, seconds=dict(features=round(t_feat, 1), total=round(time.time() - t0, 1)),
-                    command=command, **(fam.metrics(data, results) if fam.metrics else {}), **(loco_summary(rows) if protocol == 'loco' else {}))
+                    command=command, **(dict(set=overrides) if overrides else {}), **(dict(variant_of=variant) if variant else {}),
+                    **(fam.metrics(data, results) if fam.metrics else {}), **(loco_summary(rows) if protocol == 'loco' else {}))
     if out: write_outputs(m, clips, out, curves=fam.figure(results, m) if fam.figure else None)
     return m
 
@@ -207,6 +209,8 @@ def _md_head(m: dict) -> list[str]:
              + f"; {m['n_clips']} clips, {m['n_speakers']} speakers"
              + (f" (first {m['speakers_subset']} speakers per corpus)" if m.get('speakers_subset') else ''),
              f"- labels: {', '.join(m['labels'])}", *_md_settings(m),
+             *([f"- settings changed for this run: `{' '.join(set_args(m['set']))}`"] if m.get('set') else []),
+             *([f"- a variant: `{m['variant_of']}`"] if m.get('variant_of') else []),
              f"- protocol `{m['protocol']}`: {len(m['folds'])} fold(s); seed {m['seed']}; command: `{m.get('command') or ''}`",
              f"- wall time {m['seconds']['total']:.0f} s (features {m['seconds']['features']:.0f} s) on {m['machine']}"]
     if m.get('speakers_unknown') and m['protocol'] == 'random': lines.append(f"- speakers unknown in {', '.join(m['speakers_unknown'])}: train and test may share voices")
@@ -272,11 +276,17 @@ def plot_run_confusion(clips: pd.DataFrame, labels: Sequence[str], title: str = 
     return fig
 
 # %% ../nbs/06_eval.ipynb #bc68308e
-def run_dir(recipe: Recipe, protocol: str, datasets: Sequence[str] = (), test_datasets: Sequence[str] = ()) -> str:
-    "The default output folder of a run: `runs/RECIPE-PROTOCOL`, with the corpora named where they are not the recipe's own."
-    if not datasets and not test_datasets: return f'runs/{recipe.name}-{protocol}'
+def _set_suffix(overrides: dict | None) -> str:
+    "`-set-KEY=VALUE-…` for a run's folder name: keys sorted, characters other than letters, digits and `._,=+-` as `_`."
+    if not overrides: return ''
+    return '-set-' + re.sub(r'[^A-Za-z0-9._,=+-]', '_', '-'.join(f'{k}={format_setting(overrides[k])}' for k in sorted(overrides)))
+
+def run_dir(recipe: Recipe, protocol: str, datasets: Sequence[str] = (), test_datasets: Sequence[str] = (), overrides: dict | None = None) -> str:
+    "The default output folder of a run: `runs/RECIPE-PROTOCOL`, with the corpora named where they are not the recipe's own, and the settings `--set` changed."
+    if not datasets and not test_datasets: return f'runs/{recipe.name}-{protocol}' + _set_suffix(overrides)
     names = lambda ds: '+'.join(dict.fromkeys(corpus_name(d) for d in ds))
-    return f'runs/{recipe.name}-{names(datasets or recipe.datasets)}-' + (f'to-{names(test_datasets)}' if test_datasets else protocol)
+    return (f'runs/{recipe.name}-{names(datasets or recipe.datasets)}-' + (f'to-{names(test_datasets)}' if test_datasets else protocol)
+            + _set_suffix(overrides))
 
 # %% ../nbs/06_eval.ipynb #7af11d8f
 @click.command('run')
@@ -293,16 +303,19 @@ def run_dir(recipe: Recipe, protocol: str, datasets: Sequence[str] = (), test_da
 @click.option('--jobs', type=click.IntRange(min=1), default=None, help='Parallel feature extraction jobs.  [default: all cores]')
 @click.option('--max-folds', type=int, default=None, help='Run only the first N folds (quick runs).')
 @click.option('--speakers', type=int, default=None, help='Use only the first N speakers of each corpus (quick runs).')
-def run_cmd(recipe, protocol, datasets, test_datasets, folds, root, out, epochs, seed, cache_dir, jobs, max_folds, speakers):
+@click.option('--set', 'sets', multiple=True, metavar='KEY=VALUE', help="Change a setting of the recipe (repeatable), read with the setting's type: layers=2,3,4, speeds= (none), trim_db=none, speaker_norm=true; a wrong key lists the recipe's keys.")
+def run_cmd(recipe, protocol, datasets, test_datasets, folds, root, out, epochs, seed, cache_dir, jobs, max_folds, speakers, sets):
     "Train and evaluate RECIPE end to end; write metrics.json, report.md, confusion.png, curves.png and bundles."
     try: r = get_recipe(recipe)
     except KeyError as e: raise click.ClickException(str(e.args[0]))
+    try: overrides = parse_overrides(r, sets)
+    except SettingError as e: raise click.BadParameter(str(e), param_hint="'--set'")
     cmd = 'ser_nb run ' + ' '.join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else f'ser_nb run {recipe}'
     try:
         protocol = run_protocol(r, protocol, test_datasets)
-        out = out or run_dir(r, protocol, datasets, test_datasets)
+        out = out or run_dir(r, protocol, datasets, test_datasets, overrides)
         m = run_recipe(r, protocol, folds, root, out, epochs, seed, cache_dir, jobs or default_jobs(), max_folds, speakers, command=cmd,
-                       datasets=datasets, test_datasets=test_datasets)
+                       datasets=datasets, test_datasets=test_datasets, overrides=overrides)
     except (FileNotFoundError, CorpusError) as e: raise click.ClickException(str(e))
     _echo_run(m, out, bool(datasets or test_datasets))
 
@@ -313,8 +326,9 @@ def _echo_run(m: dict, out: str, corpora: bool) -> None:
                f"UA {_ms(m, 'ua')}  macro-F1 {_ms(m, 'macro_f1')}  ({m['seconds']['total']:.0f} s)" + ('  [transductive]' if m['transductive'] else ''))
     if m.get('published') and on_report_ground(m): click.echo(f"report {m['report']} published: {m['published']['metric']} {_pct(m['published']['value'])} ({m['published']['protocol']})")
     else: click.echo(f"recipe from report {m['report']}; the report's number applies only to its own corpora, labels and protocol")
+    if m.get('set'): click.echo(f"settings changed (--set): {', '.join(set_args(m['set'])[1::2])}")
     if corpora: click.echo(f"corpora: {'+'.join(m['datasets'])}" + (f", tested on {'+'.join(m['test_datasets'])}" if m['test_datasets'] else '')
-                           + f"; labels (the emotions they share): {', '.join(m['labels'])}")
+                           + f"; labels ({'as set' if 'labels' in (m.get('set') or {}) else 'the emotions they share'}): {', '.join(m['labels'])}")
     if m.get('speakers_unknown') and m['protocol'] == 'random': click.echo(f"note: the speakers of {', '.join(m['speakers_unknown'])} are unknown (one folder per emotion): "
                                              'only the random protocol applies, and its train and test clips may share voices')
     click.echo(f'wrote {out}/metrics.json, report.md, confusion.png, curves.png, bundles/')
@@ -345,13 +359,13 @@ def _vs_report(m: dict) -> str:
     return f"{100 * (m['mean']['wa'] - pub['value']):+.1f}"
 
 def results_table(runs: list[dict]) -> pd.DataFrame:
-    "One row per run, by report, inductive rows first: recipe, corpora, the report's number, protocol × folds, UA / WA / macro-F1 (%), WA minus the report's accuracy on its own ground, transductive, command."
+    "One row per run, by report, inductive rows first: recipe (and its `--set` changes), corpora, the report's number, protocol × folds, UA / WA / macro-F1 (%), WA minus the report's accuracy on its own ground, transductive, command."
     def ms(m, k): return f"{_pct(m['mean'][k])} ± {_pct(m['std'][k])}" if len(m['folds']) > 1 else _pct(m['mean'][k])
     rows = []
     for m in runs:
         pub = (m.get('published') or {}) if on_report_ground(m) else {}
         cap = f", ≤{m['epochs_cap']} ep" if m.get('epochs_cap') else ''
-        rows.append({'recipe': m['recipe'], 'corpora': _corpora(m), 'report: its accuracy': f"{m['report']}: " + (_pct(pub['value']) if pub else '—'),
+        rows.append({'recipe': ' '.join([m['recipe'], *set_args(m.get('set') or {})]), 'corpora': _corpora(m), 'report: its accuracy': f"{m['report']}: " + (_pct(pub['value']) if pub else '—'),
                      'protocol × folds': f"{m['protocol']} ×{len(m['folds'])}{cap}", 'UA': ms(m, 'ua'), 'WA': ms(m, 'wa'),
                      'macro-F1': ms(m, 'macro_f1'), 'vs report': _vs_report(m), 'transductive': 'yes' if is_transductive(m) else '',
                      'command': m.get('command') or '', 's': round(m['seconds']['total'])})

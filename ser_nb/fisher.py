@@ -119,7 +119,8 @@ def fisher_recipes() -> list[Recipe]:
                    'on each (C by inner CV on the training speakers), probabilities multiplied',
                    datasets=('ravdess',), labels='ravdess8', settings=FisherSettings(), kind='fisher', protocol='emobox',
                    si_protocol='emobox', notes='No pretrained network, nothing from test speakers. Published handcrafted reference: '
-                   'ResLSTM (MFCC + chroma), 62.3 ± 1.2 UA on actor-disjoint 5 folds of RAVDESS.')]
+                   'ResLSTM (MFCC + chroma), 62.3 ± 1.2 UA on actor-disjoint 5 folds of RAVDESS.',
+                   use='the most accurate recipe without a pretrained network: descriptors and Fisher vectors of MFCC frames')]
 
 # %% ../nbs/06f_fisher.ipynb #7b0e25c0
 def hand_recipe(recipe: Recipe) -> Recipe:

@@ -15,7 +15,7 @@ from .dsp import frame_signal, power_spectrogram, mel_power, power_to_db
 from .features import mfcc_from_mel, deltas
 from .preprocess import trim_silence, load_audio, resample
 from .augment import SpeedPerturb, fold_split
-from .recipes import Recipe, Family
+from .recipes import Recipe, Family, variant
 from .train import FoldResult, write_bundle, PredictFiles, BundleError, refuse_transductive
 from .probes import make_classifier, choose_probe, linear_head, save_head, load_head
 
@@ -333,21 +333,19 @@ class HandcraftedSettings:
 
 # %% ../nbs/06e_handcrafted.ipynb #6d838f54
 def handcrafted_recipes() -> list[Recipe]:
-    "The handcrafted recipes (registered through `ser_nb.recipes.RECIPE_SOURCES`)."
+    "The handcrafted recipe and its ablations, as variants (registered through `ser_nb.recipes.RECIPE_SOURCES`)."
     rav = dict(report='002', datasets=('ravdess',), labels='ravdess8', kind='handcrafted', protocol='emobox', si_protocol='emobox')
     H, note = HandcraftedSettings, ('No pretrained network, nothing from test speakers. Published handcrafted reference: ResLSTM '
                                     '(MFCC + chroma), 62.3 ± 1.2 UA on actor-disjoint 5 folds of RAVDESS.')
-    return [
-        Recipe('handcrafted_functionals', description='prosodic, voice-quality, spectral, cepstral and time-profile descriptors '
-               '(ser_nb.handcrafted), training clips also at 0.9x and 1.1x speed, + class-weighted logistic regression, '
-               'C by inner CV on the training speakers',
-               settings=H(), notes=note, **rav),
-        Recipe('handcrafted_no_profile', description='handcrafted_functionals without the time-profile group', notes=note,
-               settings=H(groups=('prosody', 'voice', 'spectral', 'cepstral')), **rav),
-        Recipe('handcrafted_prosody_voice', description='prosodic and voice-quality descriptors only', notes=note,
-               settings=H(groups=('prosody', 'voice')), **rav),
-        Recipe('handcrafted_cepstral', description='MFCC and log-mel functionals only', notes=note,
-               settings=H(groups=('cepstral',)), **rav)]
+    base = Recipe('handcrafted_functionals', description='prosodic, voice-quality, spectral, cepstral and time-profile descriptors '
+                  '(ser_nb.handcrafted), training clips also at 0.9x and 1.1x speed, + class-weighted logistic regression, '
+                  'C by inner CV on the training speakers', settings=H(), notes=note, **rav,
+                  use='no pretrained network, fast, and readable: which cues (pitch, voice quality, spectrum) carry the emotion')
+    return [base,
+            variant(base, 'handcrafted_no_profile', 'handcrafted_functionals without the time-profile group',
+                    dict(groups=('prosody', 'voice', 'spectral', 'cepstral')), notes=note),
+            variant(base, 'handcrafted_prosody_voice', 'prosodic and voice-quality descriptors only', dict(groups=('prosody', 'voice')), notes=note),
+            variant(base, 'handcrafted_cepstral', 'MFCC and log-mel functionals only', dict(groups=('cepstral',)), notes=note)]
 
 # %% ../nbs/06e_handcrafted.ipynb #4769afea
 @dataclass

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .core import import_string
-from .recipes import Recipe, Family
+from .recipes import Recipe, Family, variant
 from .train import FoldResult, speaker_normalise, write_bundle, PredictFiles, BundleError, refuse_transductive
 from .eval import ua
 from .augment import fold_split
@@ -29,7 +29,7 @@ class ProbeSettings:
     "How a probe recipe gets its embeddings and fits its classifier."
     encoder: str = 'whisper-base'       # `get_encoder` name; '$VAR|fallback' reads the environment
     classifier: str = 'logreg'          # 'logreg', 'mlp' or 'rf'
-    layers: str | int = 'select'        # by inner CV: 'select' (each layer, all) or 'spans' (every run of adjacent layers); or 'last', 'all', 'mean', a layer
+    layers: str | int | tuple = 'select'   # by inner CV: 'select' (each layer, all) or 'spans' (every run of adjacent layers); or 'last', 'all', 'mean', a layer, layers concatenated
     Cs: tuple = (0.003, 0.01, 0.03, 0.1)
     inner_folds: int = 4
     fusion: str | None = None           # a FeatureSpec preset concatenated to the embeddings
@@ -40,46 +40,50 @@ class ProbeSettings:
 
 # %% ../nbs/06c_probes.ipynb #c80080cd
 def probe_recipes() -> list[Recipe]:
-    "The probe recipes (registered through `ser_nb.recipes.RECIPE_SOURCES`)."
+    "The probe recipes and the variants of `whisper_probe` that the docs' tables use (registered through `ser_nb.recipes.RECIPE_SOURCES`)."
     rav = dict(datasets=('ravdess',), labels='ravdess8', kind='embedding', si_protocol='emobox', protocol='emobox')
     P = ProbeSettings
-    strong = P(layers='all', pool='mean_std', trim_db=30., Cs=(0.003, 0.01, 0.03))
-    sped = replace(strong, speeds=(0.9, 1.1), Cs=(0.001, 0.003, 0.01, 0.03))
-    spans = replace(sped, layers='spans')
-    crema = rav | dict(datasets=('crema-d',), labels='crema6', si_protocol='speaker-kfold', protocol='speaker-kfold')
     p002 = dict(metric='accuracy', value=0.6389, protocol="random 80/20 (288 test clips); the report's best model, CNN+LSTM")
     p003 = dict(metric='accuracy', value=0.641, protocol='random 80/20 on full CREMA-D (7442 clips)')
+    wp = Recipe('whisper_probe', '002', "Whisper-base's hidden states of the clip without its silent edges, each pooled by mean and "
+                'standard deviation; a run of adjacent layers concatenated + class-weighted logistic regression (the run and C by '
+                'inner CV on the training speakers), trained on the training clips and their copies at 0.9x and 1.1x speed',
+                settings=P(layers='spans', pool='mean_std', trim_db=30., speeds=(0.9, 1.1), Cs=(0.001, 0.003, 0.01, 0.03)), **rav,
+                published=p002, notes='Under the random protocol this is report 002 on its own ground; EmoBox folds are the speaker-independent test.',
+                use='the most accurate recipe on one corpus: start here for your own corpus (--dataset), or to compare a new idea (--set)')
+    every = dict(layers='all')                                           # every hidden state, no choice of a run
+    plain = every | dict(speeds=(), Cs=(0.003, 0.01, 0.03))              # ... and no speed-perturbed copies
+    first = dict(layers='select', pool='mean', trim_db=None, speeds=(), Cs=(0.003, 0.01, 0.03, 0.1))   # the first whisper_probe
+    crema = dict(datasets=('crema-d',), report='003', protocol='speaker-kfold', si_protocol='speaker-kfold')
+    V = lambda *a, **kw: variant(wp, *a, **kw)
     return [
         Recipe('wav2vec_rf', '002', 'mean-pooled last-layer encoder embeddings + Random Forest (500 trees); wav2vec2-base when '
                '$SER_NB_WAV2VEC2 names its weights, else Whisper-base', settings=P('$SER_NB_WAV2VEC2|whisper-base', 'rf', 'last'),
                **(rav | dict(protocol='random')), published=dict(metric='accuracy', value=0.4861, protocol='random 80/20 (288 test clips)'),
-               notes='The report fed wav2vec2-base frame embeddings to a default Random Forest; we mean-pool the last layer.'),
-        Recipe('whisper_probe', '002', "Whisper-base's hidden states of the clip without its silent edges, each pooled by mean and "
-               'standard deviation; a run of adjacent layers concatenated + class-weighted logistic regression (the run and C by '
-               'inner CV on the training speakers), trained on the training clips and their copies at 0.9x and 1.1x speed',
-               settings=spans, **rav, published=p002,
-               notes='Under the random protocol this is report 002 on its own ground; EmoBox folds are the speaker-independent test.'),
-        Recipe('whisper_probe_all_layers', '002', 'whisper_probe with every hidden state concatenated (no choice of layers)',
-               settings=sped, **rav),
-        Recipe('whisper_probe_plain', '002', 'whisper_probe_all_layers without the speed-perturbed training copies', settings=strong, **rav),
-        Recipe('whisper_probe_layers', '002', 'the first whisper_probe: per-layer mean-pooled embeddings of the untrimmed clip + '
-               'class-weighted logistic regression; layer and C chosen by inner CV on the training speakers', settings=P(), **rav),
-        Recipe('whisper_probe_sn', '002', "whisper_probe + per-speaker normalisation (transductive: test speakers' unlabelled "
-               'clips give their statistics)', settings=P(), speaker_norm=True, **rav),
-        Recipe('whisper_probe_fusion', '002', 'whisper_probe_sn fused with the handcrafted pooled160 vector (transductive '
-               'speaker normalisation)', settings=P(fusion='pooled160'), speaker_norm=True, **rav),
-        Recipe('whisper_probe_crema', '003', 'whisper_probe on CREMA-D, 6 classes', settings=sped, published=p003, **crema,
-               notes='Under the random protocol this is report 003 on its own ground; 5 folds by speaker are the speaker-independent test.'),
-        Recipe('whisper_probe_crema_plain', '003', 'whisper_probe_plain on CREMA-D, 6 classes', settings=strong, **crema),
-        Recipe('whisper_probe_000', '000', 'whisper_probe_plain on RAVDESS + CREMA-D in the 7 emotions of report 000', settings=strong,
-               datasets=('ravdess', 'crema-d'), labels='ekman7', kind='embedding', protocol='random', si_protocol='speaker-kfold',
-               published=dict(metric='accuracy', value=0.74, protocol='random split (the report does not say of what)'),
-               notes='Report 000 on its own ground (random split); 5 folds by speaker are the speaker-independent test.'),
-        Recipe('default_whisper_v1', '002', "the first packaged default model (to v0.2): Whisper-base's hidden states, all mean-pooled and concatenated, "
-               '+ class-weighted logistic regression (C by inner CV on the training speakers), on RAVDESS + CREMA-D in their 6 shared '
-               'emotions; no speaker normalisation', settings=P(layers='all', Cs=(0.0003, 0.001, 0.003, 0.01), inner_folds=3), kind='embedding',
-               datasets=('ravdess', 'crema-d'), labels='crema6', calm='drop', protocol='speaker-kfold', si_protocol='speaker-kfold',
-               notes="RAVDESS calm and surprised have no CREMA-D counterpart and are left out (chapter 07a, the model card)."),
+               notes='The report fed wav2vec2-base frame embeddings to a default Random Forest; we mean-pool the last layer.',
+               use="report 002's encoder + Random Forest: to check its 48.6 % (with wav2vec2 where $SER_NB_WAV2VEC2 names its weights)"),
+        wp,
+        V('whisper_probe_all_layers', 'whisper_probe with every hidden state concatenated (no choice of layers)', every),
+        V('whisper_probe_plain', 'whisper_probe_all_layers without the speed-perturbed training copies', plain),
+        V('whisper_probe_layers', 'the first whisper_probe: per-layer mean-pooled embeddings of the untrimmed clip + '
+          'class-weighted logistic regression; layer and C chosen by inner CV on the training speakers', first),
+        V('whisper_probe_sn', "whisper_probe + per-speaker normalisation (transductive: test speakers' unlabelled "
+          'clips give their statistics)', first | dict(speaker_norm=True)),
+        V('whisper_probe_fusion', 'whisper_probe_sn fused with the handcrafted pooled160 vector (transductive '
+          'speaker normalisation)', first | dict(fusion='pooled160', speaker_norm=True)),
+        V('whisper_probe_crema', 'whisper_probe on CREMA-D, 6 classes', every | dict(labels='crema6'), published=p003, **crema,
+          notes='Under the random protocol this is report 003 on its own ground; 5 folds by speaker are the speaker-independent test.'),
+        V('whisper_probe_crema_plain', 'whisper_probe_plain on CREMA-D, 6 classes', plain | dict(labels='crema6'), **crema),
+        V('whisper_probe_000', 'whisper_probe_plain on RAVDESS + CREMA-D in the 7 emotions of report 000', plain | dict(labels='ekman7'),
+          datasets=('ravdess', 'crema-d'), report='000', protocol='random', si_protocol='speaker-kfold',
+          published=dict(metric='accuracy', value=0.74, protocol='random split (the report does not say of what)'),
+          notes='Report 000 on its own ground (random split); 5 folds by speaker are the speaker-independent test.'),
+        V('default_whisper_v1', "the first packaged default model (to v0.2): Whisper-base's hidden states, all mean-pooled and concatenated, "
+          '+ class-weighted logistic regression (C by inner CV on the training speakers), on RAVDESS + CREMA-D in their 6 shared '
+          'emotions; no speaker normalisation', dict(layers='all', pool='mean', trim_db=None, speeds=(), Cs=(0.0003, 0.001, 0.003, 0.01),
+                                                       inner_folds=3, labels='crema6'),
+          datasets=('ravdess', 'crema-d'), protocol='speaker-kfold', si_protocol='speaker-kfold',
+          notes="RAVDESS calm and surprised have no CREMA-D counterpart and are left out (chapter 07a, the model card)."),
     ]
 
 # %% ../nbs/06c_probes.ipynb #73071d0c
@@ -330,7 +334,7 @@ def save_probe_bundle(path, model, recipe: Recipe, encoder: str, layers, labels,
     return write_bundle(path, meta, save)
 
 # %% ../nbs/06c_probes.ipynb #65ee57c6
-FAST_ENCODERS = {'whisper-base': 'ser_nb.fast_whisper:NumpyWhisperEncoder'}  # encoder name -> its torch-free implementation
+FAST_ENCODERS = {'whisper-base': 'ser_nb.onnx_whisper:fast_whisper_encoder'}  # encoder name -> its torch-free implementation (chapter 06h: onnxruntime, else numpy)
 
 # %% ../nbs/06c_probes.ipynb #d80f175e
 @dataclass

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_recipes.ipynb #34d5519c
 from __future__ import annotations
-import os, sys, json, time, dataclasses, tempfile
+import os, sys, json, time, dataclasses, tempfile, shlex, types, typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -16,8 +16,10 @@ from .core import import_string
 from .data import label_list
 
 # %% auto #0
-__all__ = ['FAMILIES', 'RECIPE_SOURCES', 'RECIPES', 'Family', 'get_family', 'Recipe', 'KerasSettings', 'keras_settings',
-           'report_recipes', 'register_recipe', 'load_recipes', 'get_recipe', 'recipes_cmd']
+__all__ = ['FAMILIES', 'RECIPE_SOURCES', 'RECIPES', 'RECIPE_KEYS', 'Family', 'get_family', 'Recipe', 'KerasSettings',
+           'keras_settings', 'report_recipes', 'register_recipe', 'load_recipes', 'get_recipe', 'main_recipes',
+           'SettingError', 'parse_overrides', 'format_setting', 'set_args', 'variant', 'variant_args',
+           'variant_command', 'recipes_cmd']
 
 # %% ../nbs/05_recipes.ipynb #95e0c7fd
 FAMILIES: dict[str, str] = {
@@ -64,6 +66,9 @@ class Recipe:
     folds: int = 5                      # k for speaker-kfold
     published: dict = field(default_factory=dict)   # the report's number: metric, value, protocol
     notes: str = ''
+    use: str = ''                       # when to use it: its line in `ser_nb recipes` (a main recipe's)
+    variant_of: str = ''                # a variant's main recipe ('' for a main recipe)
+    overrides: dict = field(default_factory=dict)   # a variant's keys as `--set` takes them (`with_settings`)
 
 # %% ../nbs/05_recipes.ipynb #23f5f996
 @patch(as_prop=True)
@@ -108,7 +113,8 @@ def from_dict(cls: Recipe, d: dict) -> Recipe:
     d['datasets'] = tuple(d['datasets'])
     if not isinstance(d['labels'], str): d['labels'] = tuple(d['labels'])
     d['settings'] = _settings_from_dict(get_family(d.get('kind', 'keras')).settings, d['settings'])
-    return cls(**d)
+    r = cls(**d)
+    return dataclasses.replace(r, overrides={k: _current(r, k) for k in r.overrides}) if r.overrides else r   # typed as the settings are
 
 # %% ../nbs/05_recipes.ipynb #e21bda8f
 _V1_SHARED = ('name', 'report', 'description', 'datasets', 'labels', 'kind', 'calm', 'protocol', 'si_protocol',
@@ -166,26 +172,33 @@ def report_recipes() -> list[Recipe]:
                ks('report000_cnn_bilstm', 'windows_mfcc40_mel40', augment='report000'),
                published=dict(metric='accuracy', value=0.74, protocol='random split (the report does not say of what)'),
                notes="RAVDESS calm dropped (not in the 7 classes). The report's split is unstated; ours splits clips, "
-                     "so a clip's windows are never on both sides."),
+                     "so a clip's windows are never on both sides.",
+               use="report 000's network on RAVDESS + CREMA-D, 7 emotions: to check its 74 % or start from windowed MFCCs"),
         Recipe('mfcc2d_cnn_bilstm', '001', 'MFCC (100, 40, 1) image, Conv2D(64) → Conv2D(128) → 2×BiLSTM(128) → Dense(256); '
                'RAVDESS 8 classes', labels='ravdess8', settings=ks('report001_cnn2d_bilstm', 'mfcc40_100'), **rav,
-               notes='The report gives no result and no training settings; ours are in ser_nb.model_configs.'),
+               notes='The report gives no result and no training settings; ours are in ser_nb.model_configs.',
+               use="report 001's network (the report gives no number): an MFCC-image CNN-BiLSTM baseline on RAVDESS"),
         Recipe('pooled_lstm', description='160-d pooled MFCC + Δ + ΔΔ + mel, LSTM(256); focal loss',
-               settings=ks('report002_lstm', 'pooled160'), published=pub002(0.2188), **p002),
+               settings=ks('report002_lstm', 'pooled160'), published=pub002(0.2188), **p002,
+               use="report 002's LSTM on one pooled 160-d vector per clip: to check its 21.9 %"),
         Recipe('pooled_cnn', description='160-d pooled vector as (160, 1), 3-block Conv1D CNN; focal loss',
-               settings=ks('report002_cnn', 'pooled160'), published=pub002(0.4618), **p002),
+               settings=ks('report002_cnn', 'pooled160'), published=pub002(0.4618), **p002,
+               use="report 002's CNN on the same vector: to check its 46.2 %"),
         Recipe('pooled_cnn_lstm', description='160-d pooled vector, Conv1D blocks + LSTM hybrid; focal loss',
-               settings=ks('report002_cnn_lstm', 'pooled160'), published=pub002(0.6389), **p002),
+               settings=ks('report002_cnn_lstm', 'pooled160'), published=pub002(0.6389), **p002,
+               use="report 002's best network: to check its 63.9 %, or as the small Keras baseline"),
         Recipe('seq_cnn_bilstm', '003', 'MFCC13 + chroma12 + mel128 + ZCR as (300, 154) sequences, CNN-BiLSTM, Nadam, '
                'label smoothing 0.1; CREMA-D 6 classes', ('crema-d',), 'crema6', ks('report003_cnn_bilstm', 'seq154'),
                published=dict(metric='accuracy', value=0.641, protocol='random 80/20 on full CREMA-D (7442 clips)'),
                notes='The report validated and early-stopped on its test set; we carve validation from training. '
-                     'Here CREMA-D is the 28-actor subset.'),
+                     'Here CREMA-D is the 28-actor subset.',
+               use="report 003's network on CREMA-D, 6 emotions: to check its 64.1 %, or for frame sequences in Keras"),
         Recipe('msf_deep_cnn', '004', 'ZCR + RMS + MFCC + MSF flattened (2916), 4× augmentation (noise, stretch, pitch, '
                'shift), 7-block Conv1D; SAVEE 7 classes', ('savee',), 'savee7', ks('report004_deep_cnn', 'msf2916', augment='report004'),
                si_protocol='loso', published=dict(metric='accuracy', value=0.38, protocol='random split, SAVEE (480 clips)'),
                notes='SAVEE is not redistributable; put it under <data root>/savee. Its 4 speakers make LOSO the '
-                     'speaker-independent protocol. As in the report, no callbacks (early stopping, LR schedule).'),
+                     'speaker-independent protocol. As in the report, no callbacks (early stopping, LR schedule).',
+               use="report 004's network on SAVEE, 7 emotions: to check its 38 %"),
     ]
 
 # %% ../nbs/05_recipes.ipynb #5ce75e1b
@@ -213,23 +226,172 @@ def load_recipes() -> dict[str, Recipe]:
 def get_recipe(name: str | Recipe) -> Recipe:
     "A registered recipe by name (a `Recipe` passes through)."
     if isinstance(name, Recipe): return name
-    if name not in load_recipes(): raise KeyError(f'unknown recipe {name!r}; recipes: {", ".join(RECIPES)}')
+    if name not in load_recipes(): raise KeyError(f'unknown recipe {name!r}; recipes: {", ".join(main_recipes())} (variants: ser_nb recipes --all)')
     return RECIPES[name]
+
+def main_recipes() -> dict[str, Recipe]:
+    "The registered recipes that are no variant: the reports' systems and ser_nb's best."
+    return {n: r for n, r in load_recipes().items() if not r.variant_of}
+
+# %% ../nbs/05_recipes.ipynb #f7376eac
+RECIPE_KEYS = ('labels', 'speaker_norm', 'calm')   # the recipe's own fields that `--set` takes, beside its settings'
+
+class SettingError(ValueError):
+    "A `--set` key the recipe does not have, or a value its type cannot read."
+
+def _fields(cls: type, prefix: str = '') -> dict[str, Any]:
+    "The fields of settings dataclass `cls` and their types, a nested dataclass's as dotted names."
+    hints, out = typing.get_type_hints(cls), {}
+    for f in dataclasses.fields(cls):
+        t = hints[f.name]
+        out |= _fields(t, f'{prefix}{f.name}.') if dataclasses.is_dataclass(t) else {prefix + f.name: t}
+    return out
+
+# %% ../nbs/05_recipes.ipynb #7f712bb1
+@patch
+def settable(self: Recipe) -> dict[str, Any]:
+    "The keys `with_settings` and `--set` take on this recipe, and their types: its settings' fields, then `RECIPE_KEYS`."
+    hints = typing.get_type_hints(Recipe)
+    return _fields(type(self.settings)) | {k: hints[k] for k in RECIPE_KEYS}
+
+def _type_name(t) -> str: return t.__name__ if isinstance(t, type) and not typing.get_args(t) else str(t).replace('typing.', '')
+
+def _keys(r: Recipe) -> str: return ', '.join(f'{k} ({_type_name(t)})' for k, t in r.settable().items())
+
+# %% ../nbs/05_recipes.ipynb #b9a3ca08
+def _replace_path(obj, path: list[str], v):
+    "`obj` with the field at dotted `path` set to `v` (a list as a tuple)."
+    if len(path) > 1: v = _replace_path(getattr(obj, path[0]), path[1:], v)
+    elif isinstance(v, list): v = tuple(v)
+    return dataclasses.replace(obj, **{path[0]: v})
+
+@patch
+def with_settings(self: Recipe, **kw) -> Recipe:
+    "A copy with the `settable` keys `kw` changed (typed values; `parse_overrides` reads them from text); any other key refused."
+    if bad := [k for k in kw if k not in self.settable()]:
+        raise SettingError(f"{self.name} has no setting {', '.join(bad)}; its keys: {_keys(self)}")
+    s, own = self.settings, {k: kw[k] for k in RECIPE_KEYS if k in kw}
+    for k, v in kw.items():
+        if k not in own: s = _replace_path(s, k.split('.'), v)
+    if 'labels' in own:
+        if not isinstance(own['labels'], str): own['labels'] = tuple(own['labels'])
+        try: label_list(own['labels'])
+        except ValueError as e: raise SettingError(f'{self.name}: labels: {e}') from None
+    return dataclasses.replace(self, settings=s, **own)
+
+# %% ../nbs/05_recipes.ipynb #70b0dc65
+_RANK = {bool: 0, int: 1, float: 2, dict: 3, str: 4, tuple: 5}   # a tuple first only where the text has a comma
+
+def _auto(text: str):
+    "A tuple item of unknown type: an int, a float or the text."
+    for t in (int, float):
+        try: return t(text)
+        except ValueError: pass
+    return text
+
+def _parse_value(t, text: str, current=None):
+    "`text` as a value of type `t` (a field's annotation); `current` (the field's value) types the items of a bare tuple."
+    origin, args = typing.get_origin(t) or t, typing.get_args(t)
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and text.lower() in ('none', 'null'): return None
+        opts = sorted((a for a in args if a is not type(None)), key=lambda a: -1 if ',' in text and (typing.get_origin(a) or a) is tuple
+                      else _RANK.get(typing.get_origin(a) or a, 9))
+        for a in opts:
+            try: return _parse_value(a, text, current)
+            except ValueError: pass
+        raise ValueError(text)
+    if t is bool:
+        if text.lower() in ('true', 'yes', 'on', '1'): return True
+        if text.lower() in ('false', 'no', 'off', '0'): return False
+        raise ValueError(text)
+    if t in (int, float, str): return t(text)
+    if origin is dict:
+        if not isinstance(v := json.loads(text), dict): raise ValueError(text)
+        return v
+    if origin is tuple:
+        if not text: return ()
+        item = args[0] if args else type(current[0]) if isinstance(current, tuple) and current else None
+        return tuple(_auto(x.strip()) if item in (None, Any) else _parse_value(item, x.strip()) for x in text.split(','))
+    if t is Any: return _auto(text)
+    raise ValueError(f'{_type_name(t)} cannot be read from text')
+
+# %% ../nbs/05_recipes.ipynb #c977c061
+def _current(r: Recipe, key: str):
+    "The value of `settable` key `key` in `r`."
+    obj = r if key in RECIPE_KEYS else r.settings
+    for part in key.split('.'): obj = getattr(obj, part)
+    return obj
+
+def parse_overrides(r: Recipe, items: Iterable[str]) -> dict:
+    "The `--set` arguments `key=value` as typed values of `r`'s `settable` keys, in order; a `SettingError` naming the recipe and its keys otherwise."
+    keys, out = r.settable(), {}
+    for it in items:
+        k, eq, text = it.partition('='); k = k.strip()
+        if not eq: raise SettingError(f"{r.name}: --set {it!r} is not key=value; its keys: {_keys(r)}")
+        if k not in keys: raise SettingError(f"{r.name} has no setting {k!r}; its keys: {_keys(r)}")
+        try: out[k] = _parse_value(keys[k], text, _current(r, k))
+        except ValueError:
+            cur = _current(r, k); of = f' of {type(cur[0]).__name__}' if isinstance(cur, tuple) and cur and keys[k] is tuple else ''
+            raise SettingError(f"{r.name}: --set {k}={text}: expected {_type_name(keys[k])}{of}") from None
+    r.with_settings(**out)      # labels checked too
+    return out
+
+# %% ../nbs/05_recipes.ipynb #7e67a1ab
+def format_setting(v) -> str:
+    "A setting's value as `--set` text: `none`, `true`/`false`, a comma-separated list, JSON for a dict."
+    if v is None: return 'none'
+    if isinstance(v, bool): return str(v).lower()
+    if isinstance(v, (tuple, list)): return ','.join(map(format_setting, v))
+    if isinstance(v, dict): return json.dumps(v, separators=(',', ':'))
+    return repr(v) if isinstance(v, float) else str(v)
+
+def set_args(overrides: dict) -> list[str]:
+    "`overrides` as `ser_nb run` arguments: `--set key=value` each."
+    return [a for k, v in overrides.items() for a in ('--set', f'{k}={format_setting(v)}')]
+
+# %% ../nbs/05_recipes.ipynb #b175af64
+def variant(base: Recipe, name: str, description: str, overrides: dict | None = None, datasets: Sequence[str] = (), **fields) -> Recipe:
+    "Recipe `name`: `base` with `overrides` set (as `--set` does), on `datasets` (as `--dataset`; default the base's), other Recipe `fields` (report, protocol, published, notes …) given."
+    overrides = dict(overrides or {})
+    r = base.with_settings(**overrides)
+    fields = dict(use='', notes='', published={}) | (dict(datasets=tuple(datasets)) if datasets else {}) | fields
+    return dataclasses.replace(r, name=name, description=description, variant_of=base.name,
+                               overrides={k: _current(r, k) for k in overrides}, **fields)
+
+# %% ../nbs/05_recipes.ipynb #f09cc304
+def variant_args(r: Recipe) -> list[str]:
+    "The `ser_nb run` arguments after the main recipe's name that make variant `r`: `--dataset` for its corpora where they differ, `--set` for each override."
+    if not r.variant_of: return []
+    ds = [a for d in r.datasets for a in ('--dataset', d)] if r.datasets != get_recipe(r.variant_of).datasets else []
+    return ds + set_args(r.overrides)
+
+def variant_command(r: Recipe) -> str:
+    "`MAIN --dataset … --set …`: variant `r` as its main recipe and `ser_nb run` arguments (just the name for a main recipe)."
+    return shlex.join([r.variant_of or r.name, *variant_args(r)])
 
 # %% ../nbs/05_recipes.ipynb #957ad602
 def _recipe_line(r: Recipe) -> str:
-    "One line of `ser_nb recipes`: name, report, corpora, inputs, model, protocols, published number."
+    "A recipe's details in `ser_nb recipes --all`: report, corpora, inputs, model, protocols, published number."
     s, pub = r.settings, r.published
     what = (s.spec, s.model) if r.kind == 'keras' else ('embeddings' if hasattr(s, 'encoder') else r.kind, getattr(s, 'classifier', r.kind))
-    return (f"{r.name:20s} report {r.report}  {'+'.join(r.datasets):16s} {what[0]:22s} {what[1]:24s} "
+    return (f"{'':24s} report {r.report}  {'+'.join(r.datasets):16s} {what[0]:22s} {what[1]:24s} "
             f"protocol {r.protocol}/{r.si_protocol}" + (f"  published {pub['metric']} {pub['value']}" if pub else '')
             + ('  [transductive]' if r.transductive else ''))
 
 # %% ../nbs/05_recipes.ipynb #a207fb2f
 @click.command('recipes')
-@click.option('--json', 'as_json', is_flag=True, help='Print the full settings as JSON.')
-def recipes_cmd(as_json: bool = False):
+@click.option('--all', 'show_all', is_flag=True, help="Also each recipe's details and its variants (the docs' tables use them) as `ser_nb run` arguments.")
+@click.option('--json', 'as_json', is_flag=True, help='Print the full settings of every recipe and variant as JSON.')
+def recipes_cmd(show_all: bool = False, as_json: bool = False):
     "List the recipes with their source report and settings."
-    load_recipes()
-    if as_json: return click.echo(json.dumps({n: r.to_dict() for n, r in RECIPES.items()}, indent=1))
-    for r in RECIPES.values(): click.echo(_recipe_line(r)); click.echo(f"{'':20s} {r.description}")
+    if as_json: return click.echo(json.dumps({n: r.to_dict() for n, r in load_recipes().items()}, indent=1))
+    for r in main_recipes().values():
+        click.echo(f'{r.name:23s} {r.use}')
+        if show_all: click.echo(_recipe_line(r))
+    if not show_all: return click.echo("\nChange a setting: ser_nb run RECIPE --set key=value; variants the docs show: ser_nb recipes --all")
+    click.echo('\nVariants (the name runs them; so do these arguments):')
+    for r in RECIPES.values():
+        if not r.variant_of: continue
+        b = RECIPES[r.variant_of]
+        click.echo(f'{r.name:26s} = {variant_command(r)}' + ('  [transductive]' if r.transductive else '')
+                   + (f'  (protocols {r.protocol}/{r.si_protocol})' if (r.protocol, r.si_protocol) != (b.protocol, b.si_protocol) else ''))

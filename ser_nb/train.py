@@ -68,14 +68,16 @@ def loco_labels(labels: str | Iterable[str], tables: Iterable[pd.DataFrame], cal
 
 # %% ../nbs/05a_train.ipynb #aadf3ff9
 def on_corpora(recipe: Recipe, datasets: Sequence[str] = (), test_datasets: Sequence[str] = (),
-               root: str | os.PathLike | None = None, loco: bool = False) -> tuple[Recipe, pd.DataFrame]:
-    "`recipe` on `datasets` (default: its own), tested on `test_datasets`, labels restricted to the shared emotions (`loco`: to those two corpora have); and the metadata of both sides."
+               root: str | os.PathLike | None = None, loco: bool = False, keep_labels: bool = False) -> tuple[Recipe, pd.DataFrame]:
+    "`recipe` on `datasets` (default: its own), tested on `test_datasets`, labels restricted to the shared emotions (`loco`: to those two corpora have; `keep_labels`, labels set for the run: to those any training corpus has); and the metadata of both sides."
     if not datasets and not test_datasets and not loco: return recipe, recipe_metadata(recipe, root)
     train, test = corpus_specs(datasets or recipe.datasets), corpus_specs(test_datasets)
     if both := sorted(set(map(corpus_name, train)) & set(map(corpus_name, test))):
         raise CorpusError(f"{', '.join(both)} is on both sides (--dataset and --test-dataset): a cross-corpus test needs corpora unseen in training")
     tabs = [load_metadata(d, root) for d in train + test]
-    labels = loco_labels(recipe.labels, tabs, recipe.calm) if loco else shared_labels(recipe.labels, tabs, recipe.calm)
+    if loco: labels = loco_labels(recipe.labels, tabs, recipe.calm)
+    elif keep_labels: labels = [l for l in recipe.label_names if any(l in set(harmonise(t, recipe.labels, recipe.calm).label) for t in tabs[:len(train)])]
+    else: labels = shared_labels(recipe.labels, tabs, recipe.calm)
     if len(labels) < 2: raise CorpusError(f"{'+'.join(map(corpus_name, train + test))} share {labels or 'none'} of {recipe.name}'s labels ({', '.join(recipe.label_names)})")
     r = recipe.replace(datasets=tuple(train), labels=recipe.labels if labels == recipe.label_names else tuple(labels))
     if r.speaker_norm and (no := sorted({t.dataset.iloc[0] for t in tabs if t.speaker_id.isna().any()})):

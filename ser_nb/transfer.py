@@ -239,4 +239,5 @@ def transfer_recipes() -> list[Recipe]:
                    'mean-pooled, + logistic regression weighted so that every (corpus, emotion) cell counts the same, C chosen by '
                    'leaving each training corpus out; five corpora in four languages, the five emotions they share',
                    DEV_CORPORA, SHARED5, TransferSettings(), kind='transfer', protocol='loco', si_protocol='loco',
-                   notes='Chosen and judged by leaving one corpus out (chapter 06g); calibrated on the held-out predictions (07a).')]
+                   notes='Chosen and judged by leaving one corpus out (chapter 06g); calibrated on the held-out predictions (07a).',
+                   use='the packaged default model: for recordings unlike any one corpus (other languages, speakers, microphones)')]
