@@ -19,9 +19,9 @@ from .augment import fold_split
 
 # %% auto #0
 __all__ = ['FAST_ENCODERS', 'PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData',
-           'load_probe_data', 'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'layer_candidates',
-           'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'span_table', 'LinearHead', 'linear_head', 'save_head',
-           'load_head', 'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
+           'load_probe_data', 'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'near_best',
+           'layer_candidates', 'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'span_table', 'LinearHead',
+           'linear_head', 'save_head', 'load_head', 'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
 
 # %% ../nbs/06c_probes.ipynb #0a8fea27
 @dataclass(frozen=True)
@@ -175,13 +175,13 @@ def make_classifier(kind: str = 'logreg', C: float = 1.0, seed: int = 42, n_esti
     raise ValueError(f"classifier must be 'logreg', 'mlp' or 'rf', got {kind!r}")
 
 # %% ../nbs/06c_probes.ipynb #53816dba
-def _c_ua(X: np.ndarray, y: np.ndarray, splits: list, kind: str, C: float, seed: int) -> float:
-    "Mean UA over `splits` (train, test) of fresh classifiers with this `C`."
-    return float(np.mean([ua(y[te], make_classifier(kind, C, seed).fit(X[tr], y[tr]).predict(X[te])) for tr, te in splits]))
+def _split_uas(X: np.ndarray, y: np.ndarray, splits: list, kind: str, C: float, seed: int) -> list[float]:
+    "UA on each of `splits` (train, test) of fresh classifiers with this `C`."
+    return [float(ua(y[te], make_classifier(kind, C, seed).fit(X[tr], y[tr]).predict(X[te]))) for tr, te in splits]
 
 def inner_cv(candidates: dict, y: np.ndarray, groups: np.ndarray, kind: str = 'logreg', Cs: Sequence[float] = (1.0,),
              n_folds: int = 4, seed: int = 42, n_jobs: int = 1) -> pd.DataFrame:
-    "Mean inner-CV UA of every (candidate feature set, C), grouped by speaker: one row each, best first; `n_jobs` processes fit in parallel."
+    "Mean inner-CV UA and its standard error of every (candidate feature set, C), grouped by speaker: one row each, best first; `n_jobs` processes fit in parallel."
     from sklearn.model_selection import GroupKFold, StratifiedKFold
     k = min(n_folds, len(np.unique(groups)))
     splits = list((GroupKFold(k) if k >= 2 else StratifiedKFold(n_folds, shuffle=True, random_state=seed)).split(y, y, groups))
@@ -190,10 +190,20 @@ def inner_cv(candidates: dict, y: np.ndarray, groups: np.ndarray, kind: str = 'l
     if n_jobs > 1 and len(todo) > 1:   # the feature store's worker processes (one BLAS thread each), reused
         from joblib.externals.loky import get_reusable_executor
         from ser_nb.store import THREAD_ENV
-        uas = list(get_reusable_executor(max_workers=min(n_jobs, len(todo)), env=THREAD_ENV).map(_c_ua, *zip(*args)))
-    else: uas = [_c_ua(*a) for a in args]
-    rows = [dict(candidate=n, C=C, ua=u) for (n, C), u in zip(todo, uas)]
+        uas = list(get_reusable_executor(max_workers=min(n_jobs, len(todo)), env=THREAD_ENV).map(_split_uas, *zip(*args)))
+    else: uas = [_split_uas(*a) for a in args]
+    se = lambda u: float(np.std(u, ddof=1) / np.sqrt(len(u))) if len(u) > 1 else 0.
+    rows = [dict(candidate=n, C=C, ua=float(np.mean(u)), se=se(u)) for (n, C), u in zip(todo, uas)]
     return pd.DataFrame(rows).sort_values('ua', ascending=False, kind='stable').reset_index(drop=True)
+
+# %% ../nbs/06c_probes.ipynb #a1e5c0d2
+def near_best(cv: pd.DataFrame, # `inner_cv`'s table: candidate, C, ua, se
+              simpler=lambda row: (row.C,), # key of a row: smaller is simpler
+             ) -> pd.Series: # the chosen row
+    "The simplest row of `cv` whose mean UA is within one standard error of the best (the one-standard-error rule)."
+    best = cv.loc[cv.ua.idxmax()]
+    near = cv[cv.ua >= best.ua - best.se - 1e-12]
+    return near.loc[min(near.index, key=lambda i: (simpler(near.loc[i]), i))]
 
 # %% ../nbs/06c_probes.ipynb #bd5d5637
 def layer_candidates(layers, n_layers: int) -> dict:
@@ -206,14 +216,15 @@ def layer_candidates(layers, n_layers: int) -> dict:
 
 # %% ../nbs/06c_probes.ipynb #045f2611
 def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSettings, seed: int = 42, n_jobs: int = 1) -> dict:
-    "The candidate and C chosen by inner CV on the training clips (`feats`: name -> training features), fits in `n_jobs` processes."
+    "The candidate and C chosen by inner CV on the training clips (`feats`: name -> training features), near ties to the simplest (`near_best`); fits in `n_jobs` processes."
     Cs = list(s.Cs)
     if s.classifier == 'rf' or (len(feats) == 1 and len(Cs) == 1):
         return dict(candidate=next(iter(feats)), C=Cs[0], ua=float('nan'))
+    order = {n: (X.shape[1], i) for i, (n, X) in enumerate(feats.items())}      # fewer features, then the candidates' order
     best = next(iter(feats)) if len(feats) == 1 else \
-        inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed, n_jobs).candidate.iloc[0]
-    cv = inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed, n_jobs)
-    return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in cv.iloc[0].to_dict().items()}
+        near_best(inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed, n_jobs), lambda r: order[r.candidate]).candidate
+    row = near_best(inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed, n_jobs))
+    return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in row.to_dict().items()}
 
 # %% ../nbs/06c_probes.ipynb #20b30a23
 def fit_probe_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
