@@ -37,6 +37,7 @@ class ProbeSettings:
     pool: str = 'mean'                  # frames pooled by 'mean' or 'mean_std' (mean and standard deviation)
     trim_db: float | None = None        # trim leading/trailing silence first (chapter 06b's trim_edges); None: keep
     speeds: tuple = ()                  # also train on speed-perturbed copies of the training clips (chapter 03's SpeedPerturb)
+    tie: str = 'best'                   # inner-CV choice: 'best' (the top row) or 'one_se' (the simplest within one standard error, `near_best`)
 
 # %% ../nbs/06c_probes.ipynb #c80080cd
 def probe_recipes() -> list[Recipe]:
@@ -216,14 +217,16 @@ def layer_candidates(layers, n_layers: int) -> dict:
 
 # %% ../nbs/06c_probes.ipynb #045f2611
 def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSettings, seed: int = 42, n_jobs: int = 1) -> dict:
-    "The candidate and C chosen by inner CV on the training clips (`feats`: name -> training features), near ties to the simplest (`near_best`); fits in `n_jobs` processes."
-    Cs = list(s.Cs)
+    "The candidate and C chosen by inner CV on the training clips (`feats`: name -> training features): the best, or with `s.tie == 'one_se'` the simplest near tie (`near_best`); fits in `n_jobs` processes."
+    Cs, tie = list(s.Cs), getattr(s, 'tie', 'best')      # families whose settings have no `tie` take the best
+    if tie not in ('best', 'one_se'): raise ValueError(f"tie must be 'best' or 'one_se', got {tie!r}")
     if s.classifier == 'rf' or (len(feats) == 1 and len(Cs) == 1):
         return dict(candidate=next(iter(feats)), C=Cs[0], ua=float('nan'))
     order = {n: (X.shape[1], i) for i, (n, X) in enumerate(feats.items())}      # fewer features, then the candidates' order
+    pick = (lambda cv, key=lambda r: (r.C,): near_best(cv, key)) if tie == 'one_se' else (lambda cv, key=None: cv.iloc[0])
     best = next(iter(feats)) if len(feats) == 1 else \
-        near_best(inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed, n_jobs), lambda r: order[r.candidate]).candidate
-    row = near_best(inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed, n_jobs))
+        pick(inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed, n_jobs), lambda r: order[r.candidate]).candidate
+    row = pick(inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed, n_jobs))
     return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in row.to_dict().items()}
 
 # %% ../nbs/06c_probes.ipynb #20b30a23
