@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pages.ipynb #885165a1
 from __future__ import annotations
-import difflib, os, re, sys
+import difflib, os, re
 from pathlib import Path
 from typing import Iterable
 

@@ -4,8 +4,7 @@
 
 # %% ../nbs/08b_stream.ipynb #cbf71559
 from __future__ import annotations
-import json, os, queue, sys, time
-from pathlib import Path
+import json, os, queue, time
 from typing import Callable, Iterable, Iterator
 import numpy as np
 import click
