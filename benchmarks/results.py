@@ -47,7 +47,7 @@ PLAN = [
     ('default_whisper_v1', 'speaker-kfold', []),
     ('default_whisper_v1', 'loco', [x for d in ('ravdess', 'crema-d', 'savee', 'nemo', 'ased') for x in ('--dataset', d)]),
     ('default_whisper', 'loco', []),
-    ('whisper_probe', 'loso', ['--dataset', 'savee']),
+    ('whisper_probe', 'loso', ['--dataset', 'savee']), ('whisper_probe', 'random', ['--dataset', 'savee']),
 ]
 KEEP = ('metrics.json', 'predictions.csv', 'report.md')
 RESULTS = Path(__file__).resolve().parent.parent/'results'

@@ -29,7 +29,7 @@ __all__ = ['CHECKSUM_COLUMNS', 'CHECKSUM_DATASETS', 'SOURCES', 'RAVDESS_ZIP', 'M
 
 # %% ../nbs/00a_download.ipynb #1a9bb610
 CHECKSUM_COLUMNS = ['stem', 'sha256_wav', 'bytes', 'sha256_pcm_s16le']
-CHECKSUM_DATASETS = ('ravdess', 'crema-d', 'nemo', 'ased')
+CHECKSUM_DATASETS = ('ravdess', 'crema-d', 'nemo', 'ased', 'savee')
 
 # %% ../nbs/00a_download.ipynb #516db790
 class NoChecksumsError(LookupError):
