@@ -15,10 +15,22 @@ RESULTS = Path('../../results')  # from nbs/reports/, where the pages run
 TOLERANCE = 0.02  # within 2 points of the published accuracy counts as reproduced (single splits move more than that)
 
 
+def run_key(m: dict) -> tuple:
+    "A kept run's key: `(recipe, protocol)` on the recipe's own corpora, `(recipe, protocol, corpora)` on others."
+    try: own = set(m.get('datasets') or []) == set(get_recipe(m['recipe']).datasets)
+    except (KeyError, ValueError): own = True
+    return (m['recipe'], m['protocol']) if own else (m['recipe'], m['protocol'], '+'.join(m['datasets']))
+
+
 def kept_runs(folder=RESULTS) -> dict:
-    "The kept runs, by (recipe, protocol)."
+    "The kept runs, by `run_key`: a run on other corpora than its recipe's never stands in for one on its own."
     if not Path(folder).is_dir(): raise FileNotFoundError(f'no results folder at {Path(folder).resolve()}')
-    return {(m['recipe'], m['protocol']): m for m in load_runs(folder)}
+    return {run_key(m): m for m in load_runs(folder)}
+
+
+def run_folder(key: tuple, folder=RESULTS) -> Path:
+    "The folder of a kept run: RECIPE-PROTOCOL, or RECIPE-CORPORA-PROTOCOL on other corpora (`benchmarks/results.py`'s names)."
+    return Path(folder)/('-'.join(key) if len(key) == 2 else f'{key[0]}-{key[2]}-{key[1]}')
 
 
 SHARED = ('ravdess', 'crema-d')  # the corpora in ../shared/datasets, beside the repository
@@ -83,27 +95,38 @@ def recipe_step(name: str, step: str) -> HTML:
 def _protocols(runs: dict, name: str) -> list[str]:
     "The report's protocol, the speaker-independent one, and any other kept; the random split first."
     r = get_recipe(name)
-    ps = dict.fromkeys([r.protocol, r.si_protocol, *sorted(p for n, p in runs if n == name)])
+    ps = dict.fromkeys([r.protocol, r.si_protocol, *sorted(k[1] for k in runs if len(k) == 2 and k[0] == name)])
     return sorted(ps, key=lambda p: p != 'random')
 
 
-def runs_table(runs: dict, names: list[str]) -> Markdown:
-    "One row per (recipe, protocol × folds): UA, WA, macro-F1 (%, mean ± std over folds); the commands of missing runs below."
+def _run_row(m: dict, p: str) -> dict:
+    note = ['**transductive**'] if is_transductive(m) else []
+    if m.get('epochs_cap'): note.append(f"≤ {m['epochs_cap']} epochs")
+    if m.get('encoder'): note.append(f"{m['encoder']} encoder")
+    return {'protocol': f"{p} ×{len(m['folds'])}", 'UA': _ms(m, 'ua'), 'WA': _ms(m, 'wa'), 'macro-F1': _ms(m, 'macro_f1'),
+            'note': '; '.join(note)}
+
+
+def runs_table(runs: dict, names: list[str], corpora: str | None = None) -> Markdown:
+    """One row per (recipe, protocol × folds): UA, WA, macro-F1 (%, mean ± std over folds); the commands of missing runs below.
+    A recipe's runs on its own corpora come first (missing ones named), then its kept runs on other corpora; with
+    `corpora` (e.g. 'savee'), only the runs on exactly those corpora."""
     rows, missing = [], []
     for name in names:
-        pub = get_recipe(name).published
-        for p in _protocols(runs, name):
-            m = runs.get((name, p))
-            row = {'recipe': f'`{name}`', 'protocol': p, 'report': pct(pub['value']) if pub and p == 'random' else ''}
-            if m is None:
-                missing.append(rerun(name, p))
-                rows.append(row | {'UA': '—', 'WA': '—', 'macro-F1': '—', 'note': 'not re-run yet'}); continue
-            note = ['**transductive**'] if is_transductive(m) else []
-            if m.get('epochs_cap'): note.append(f"≤ {m['epochs_cap']} epochs")
-            if m.get('encoder'): note.append(f"{m['encoder']} encoder")
-            rows.append(row | {'protocol': f"{p} ×{len(m['folds'])}", 'UA': _ms(m, 'ua'), 'WA': _ms(m, 'wa'),
-                               'macro-F1': _ms(m, 'macro_f1'), 'note': '; '.join(note)})
-    cols = ['recipe', 'protocol', 'UA', 'WA', 'macro-F1', 'report', 'note']
+        r = get_recipe(name); pub = r.published; own = '+'.join(r.datasets)
+        if corpora is None or corpora == own:
+            for p in _protocols(runs, name):
+                m = runs.get((name, p))
+                row = {'recipe': f'`{name}`', 'corpora': own, 'protocol': p, 'report': pct(pub['value']) if pub and p == 'random' else ''}
+                if m is None:
+                    missing.append(rerun(name, p))
+                    rows.append(row | {'UA': '—', 'WA': '—', 'macro-F1': '—', 'note': 'not re-run yet'}); continue
+                if m.get('test_datasets'): row['corpora'] = f"{own} → {'+'.join(m['test_datasets'])}"
+                rows.append(row | _run_row(m, p))
+        for k, m in sorted(runs.items()):
+            if len(k) == 3 and k[0] == name and corpora in (None, k[2]):
+                rows.append({'recipe': f'`{name}`', 'corpora': k[2], 'report': ''} | _run_row(m, k[1]))
+    cols = ['recipe', 'corpora', 'protocol', 'UA', 'WA', 'macro-F1', 'report', 'note']
     out = markdown_table(pd.DataFrame(rows, columns=cols))
     if missing: out += ('\n\nNot re-run yet; from the repository root, each of these commands runs one and keeps it '
                         'under `results/`:\n\n```sh\n' + '\n'.join(missing) + '\n```')
@@ -113,19 +136,20 @@ def runs_table(runs: dict, names: list[str]) -> Markdown:
 def show_confusions(runs: dict, keys: list[tuple[str, str]], folder=RESULTS) -> None:
     "Row-normalised confusion matrices of kept runs, pooled over folds, drawn from predictions.csv, two to a row."
     import matplotlib.pyplot as plt
-    kept = [(n, p) for n, p in keys if (n, p) in runs]
+    kept = [k for k in keys if k in runs]
     for i in range(0, len(kept), 2):
         pair = kept[i:i + 2]
         fig, axes = plt.subplots(1, len(pair), figsize=(3.8*len(pair), 3.9), dpi=110, squeeze=False)
-        for ax, (n, p) in zip(axes[0], pair):
-            m = runs[(n, p)]
-            clips = pd.read_csv(Path(folder)/f'{n}-{p}'/'predictions.csv')
+        for ax, k in zip(axes[0], pair):
+            m = runs[k]
+            clips = pd.read_csv(run_folder(k, folder)/'predictions.csv')
             tag = ', transductive' if is_transductive(m) else ''
+            on = f' on {k[2]}' if len(k) == 3 else ''
             plot_confusion(confusion(clips.label, clips.pred, m['labels'], normalise=True), ax,
-                           f"{n}, {p}\n{len(m['folds'])} fold(s), {len(clips)} clips{tag}")
+                           f"{k[0]}{on}, {k[1]}\n{len(m['folds'])} fold(s), {len(clips)} clips{tag}")
             ax.title.set_fontsize(9)
         fig.tight_layout(); plt.show()
-    gone = [f'`{n}` under {p}' for n, p in keys if (n, p) not in runs]
+    gone = [f'`{k[0]}` under {k[1]}' for k in keys if k not in runs]
     if gone: display(Markdown('Not re-run yet (the commands are under the table above): ' + ', '.join(gone) + '.'))
 
 
@@ -143,8 +167,8 @@ def per_class_table(runs: dict, name: str, protocol: str, published_f1: dict | N
 def _rivals(runs: dict, name: str, protocol: str, transductive: bool = False) -> list[dict]:
     "Other recipes' kept runs on the same corpora and classes under `protocol`."
     r = get_recipe(name)
-    return [m for (n, p), m in runs.items() if p == protocol and n != name and set(m['datasets']) == set(r.datasets)
-            and list(m['labels']) == list(r.label_names) and is_transductive(m) == transductive]
+    return [m for k, m in runs.items() if k[1] == protocol and k[0] != name and set(m['datasets']) == set(r.datasets)
+            and set(m['labels']) == set(r.label_names) and not m.get('test_datasets') and is_transductive(m) == transductive]
 
 
 def _who(m: dict) -> str:
