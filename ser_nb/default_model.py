@@ -67,7 +67,7 @@ NOT_FOR = ('clinical or mental-health assessment, diagnosis or screening',
 
 # %% ../nbs/07a_default_model.ipynb #4ebebd10
 def held_out_card(m: dict, clips: pd.DataFrame) -> dict:
-    "UA per held-out corpus (inductive and adapted), recall per emotion per corpus, and each corpus's commonest failure, from a loco run's `metrics.json` and `predictions.csv`."
+    "UA per held-out corpus (inductive and adapted), recall per emotion per corpus (inductive, and adapted where the run has it), and each corpus's commonest failure, from a loco run's `metrics.json` and `predictions.csv`."
     from ser_nb.transfer import clip_corpus
     c = clip_corpus(clips); recall, fails = {}, []
     for k in m['ua_per_corpus']:
@@ -76,9 +76,10 @@ def held_out_card(m: dict, clips: pd.DataFrame) -> dict:
         goes = t[(t.label == worst) & (t.pred != worst)].pred.value_counts(normalize=True)
         fails.append(f"{k}: {worst} recognised {100 * r[worst]:.0f} %" + (f", mostly taken for {goes.index[0]}" if len(goes) else ''))
     keys = ('ua_per_corpus', 'mean_ua', 'adapted_ua_per_corpus', 'adapted_mean_ua')
+    adapted = {'adapted_recall_per_corpus': m['adapted_recall_per_corpus']} if 'adapted_recall_per_corpus' in m else {}
     return dict(protocol=m['protocol'], command=m.get('command'), results=f"results/{m['recipe']}-{m['protocol']}",
                 **{k: (round(m[k], 4) if isinstance(m[k], float) else {a: round(b, 4) for a, b in m[k].items()}) for k in keys if k in m},
-                recall_per_corpus=recall, failure_modes=fails)
+                recall_per_corpus=recall, failure_modes=fails, **adapted)
 
 # %% ../nbs/07a_default_model.ipynb #1a8194d7
 def model_card(m: dict, # `metrics.json` of the leave-one-corpus-out run (or, for other recipes, a speaker-independent one)

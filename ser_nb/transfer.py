@@ -179,12 +179,15 @@ def fit_transfer_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Seri
 
 # %% ../nbs/06g_transfer.ipynb #bc860b3d
 def _transfer_metrics(data: ProbeData, results: list[FoldResult]) -> dict:
-    "Extra `metrics.json` keys of a transfer run: the encoder, and the adapted per-class recalls under loco."
+    "Extra `metrics.json` keys of a transfer run: the encoder, and under loco the adapted per-class recalls, pooled and per held-out corpus."
     out = dict(encoder=data.encoder)
     if all('adapted_proba' in r.info for r in results):
         from ser_nb.eval import per_class
-        t = pd.concat([r.test_items for r in results]); P = np.concatenate([r.info['adapted_proba'] for r in results])
-        out['adapted_per_class'] = per_class(t.label, np.asarray(data.labels)[P.argmax(1)], data.labels).round(4).reset_index().to_dict('records')
+        t = pd.concat([r.test_items for r in results], ignore_index=True); P = np.concatenate([r.info['adapted_proba'] for r in results])
+        pred = pd.Series(np.asarray(data.labels)[P.argmax(1)], index=t.index)
+        out['adapted_per_class'] = per_class(t.label, pred, data.labels).round(4).reset_index().to_dict('records')
+        out['adapted_recall_per_corpus'] = {k: {l: round(float((pred[g.index] == l).mean()), 4) for l, g in tc.groupby('label')}
+                                            for k, tc in t.groupby(clip_corpus(t))}
     return out
 
 # %% ../nbs/06g_transfer.ipynb #00c6ee9e
