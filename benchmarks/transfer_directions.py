@@ -9,6 +9,7 @@ probabilities to that power), and training copies under other recording conditio
 with noise at 5-20 dB SNR, a simulated room, a telephone band, or several, at -20 to +6 dB gain; test clips as they are). Each line printed is one JSON object; `--out` appends them to a JSON list.
 
     python benchmarks/transfer_directions.py --data-root DATA '{"layers": [[2,3,4]], "C": [0.003], "norm": ["none", "adapt"]}'
+    python benchmarks/transfer_directions.py --data-root DATA '{"layers": [[[1,2,3],[2,3,4],[3,4,5]]], "C": [0.003]}'   # an ensemble
 """
 import argparse, dataclasses, itertools, json, os, time
 from pathlib import Path
@@ -108,10 +109,22 @@ def handcrafted(root, labels):
     return np.nan_to_num(np.concatenate(out))
 
 def loco(E, meta, labels, layers, C, norm='none', stats='mean', H=None, power=0.):
-    "UA (%) of each held-out corpus and their mean (`H`, `power`: multiply by a handcrafted probe's probabilities to `power`)."
+    """UA (%) of each held-out corpus and their mean (`H`, `power`: multiply by a handcrafted probe's probabilities to `power`).
+    `layers` a list of lists (e.g. [[1,2,3],[2,3,4],[3,4,5]]): an ensemble, one probe per run of layers, probabilities averaged."""
+    if layers and isinstance(layers[0], list):
+        y, Ps = None, []
+        for l in layers: y, P = loco_proba(E, meta, labels, l, C, norm, stats, H, power); Ps.append(P)
+        out = {held: round(100 * ua(y[held], np.mean([P[held] for P in Ps], 0).argmax(1)), 1) for held in CORPORA}
+    else:
+        y, P = loco_proba(E, meta, labels, layers, C, norm, stats, H, power)
+        out = {held: round(100 * ua(y[held], P[held].argmax(1)), 1) for held in CORPORA}
+    return out | dict(mean=round(float(np.mean([out[c] for c in CORPORA])), 1))
+
+def loco_proba(E, meta, labels, layers, C, norm='none', stats='mean', H=None, power=0.):
+    "Each held-out corpus's labels and probabilities (dicts by corpus) from a probe trained on the other four."
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
-    X, y, out = features(E, layers, stats), meta.emotion.map({l: i for i, l in enumerate(labels)}).to_numpy(), {}
+    X, y, ys, Ps = features(E, layers, stats), meta.emotion.map({l: i for i, l in enumerate(labels)}).to_numpy(), {}, {}
     orig = (meta.aug == 'orig').to_numpy()
     for held in CORPORA:
         te = (meta.dataset == held).to_numpy() & orig; tr = (meta.dataset != held).to_numpy(); Xtr, Xte = X[tr], X[te]
@@ -125,8 +138,8 @@ def loco(E, meta, labels, layers, C, norm='none', stats='mean', H=None, power=0.
             hs = StandardScaler().fit(H[tr])
             h = LogisticRegression(C=0.01, max_iter=500, tol=1e-3, random_state=42).fit(hs.transform(H[tr]), y[tr], sample_weight=w)
             P = P * h.predict_proba(hs.transform(H[te])) ** power
-        out[held] = round(100 * ua(y[te], P.argmax(1)), 1)
-    return out | dict(mean=round(float(np.mean([out[c] for c in CORPORA])), 1))
+        ys[held], Ps[held] = y[te], P
+    return ys, Ps
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
