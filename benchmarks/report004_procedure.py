@@ -25,7 +25,7 @@ training. Results are appended to `--out` (JSON; finished (procedure, seed) fits
 
     python benchmarks/report004_procedure.py --data-root DATA [--seeds 42 43]
 """
-import argparse, json, os, sys, time
+import argparse, json, os, time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 from pathlib import Path
 import numpy as np

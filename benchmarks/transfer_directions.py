@@ -111,13 +111,9 @@ def handcrafted(root, labels):
 def loco(E, meta, labels, layers, C, norm='none', stats='mean', H=None, power=0.):
     """UA (%) of each held-out corpus and their mean (`H`, `power`: multiply by a handcrafted probe's probabilities to `power`).
     `layers` a list of lists (e.g. [[1,2,3],[2,3,4],[3,4,5]]): an ensemble, one probe per run of layers, probabilities averaged."""
-    if layers and isinstance(layers[0], list):
-        y, Ps = None, []
-        for l in layers: y, P = loco_proba(E, meta, labels, l, C, norm, stats, H, power); Ps.append(P)
-        out = {held: round(100 * ua(y[held], np.mean([P[held] for P in Ps], 0).argmax(1)), 1) for held in CORPORA}
-    else:
-        y, P = loco_proba(E, meta, labels, layers, C, norm, stats, H, power)
-        out = {held: round(100 * ua(y[held], P[held].argmax(1)), 1) for held in CORPORA}
+    fits = [loco_proba(E, meta, labels, l, C, norm, stats, H, power) for l in (layers if isinstance(layers[0], list) else [layers])]
+    y = fits[0][0]
+    out = {held: round(100 * ua(y[held], np.mean([P[held] for _, P in fits], 0).argmax(1)), 1) for held in CORPORA}
     return out | dict(mean=round(float(np.mean([out[c] for c in CORPORA])), 1))
 
 def loco_proba(E, meta, labels, layers, C, norm='none', stats='mean', H=None, power=0.):

@@ -18,7 +18,7 @@ TOLERANCE = 0.02  # within 2 points of the published accuracy counts as reproduc
 def run_key(m: dict) -> tuple:
     "A kept run's key: `(recipe, protocol)` on the recipe's own corpora, `(recipe, protocol, corpora)` on others."
     try: own = set(m.get('datasets') or []) == set(get_recipe(m['recipe']).datasets)
-    except (KeyError, ValueError): own = True
+    except KeyError: own = True   # a recipe no longer registered: treat its runs as on its own corpora
     return (m['recipe'], m['protocol']) if own else (m['recipe'], m['protocol'], '+'.join(m['datasets']))
 
 
