@@ -5,7 +5,7 @@ real clips of the development corpora.
     python benchmarks/encoder.py --data-root DATA --clips 1000
 
 Rows, one per encoder (`SER_NB_ENCODER`: numpy, onnx, onnx-int8):
-- warm ms per 3-s clip: log-mel + encoder up to block 4 + pooling, as the default model embeds a clip, on one thread,
+- warm ms per 3-s clip: log-mel + encoder up to the default model's last layer + pooling, as it embeds a clip, on one thread,
   median over rounds of --speed-clips real clips cut to 3.0 s (the encoders take turns within each round);
 - real-time factor: that time / 3 s;
 - streams per core: live streams of a 2-s window every 0.5 s that one core keeps up with, 0.5 s / (warm time of a 2-s window);
@@ -36,13 +36,15 @@ def dev_clips(root: str, n: int) -> list[str]:
 
 
 def speed(encoders: dict, clips: list[np.ndarray], rounds: int) -> dict:
-    "Median over `rounds` of each encoder's mean warm seconds per clip (layers 0-4, mean_std pooled, as the default model)."
+    "Median over `rounds` of each encoder's mean warm seconds per clip (the default model's layers, mean_std pooled, as it runs them)."
+    from ser_nb.default_model import load_default_model
+    layers = list(range(max(load_default_model().layers) + 1))
     times = {k: [] for k in encoders}
-    for e in encoders.values(): e.embed(clips[0], 16000, layers=list(range(5)), pool='mean_std')   # sessions, caches
+    for e in encoders.values(): e.embed(clips[0], 16000, layers=layers, pool='mean_std')   # sessions, caches
     for _ in range(rounds):
         for k, e in encoders.items():
             t = time.perf_counter()
-            for y in clips: e.embed(y, 16000, layers=list(range(5)), pool='mean_std')
+            for y in clips: e.embed(y, 16000, layers=layers, pool='mean_std')
             times[k].append((time.perf_counter() - t) / len(clips))
     return {k: float(np.median(v)) for k, v in times.items()}
 

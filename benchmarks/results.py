@@ -46,6 +46,7 @@ PLAN = [
     ('handcrafted_functionals', 'speaker-kfold', ['--dataset', 'crema-d']), ('handcrafted_probe', 'speaker-kfold', ['--dataset', 'crema-d']),
     ('default_whisper_v1', 'speaker-kfold', []),
     ('default_whisper_v1', 'loco', [x for d in ('ravdess', 'crema-d', 'savee', 'nemo', 'ased') for x in ('--dataset', d)]),
+    ('default_whisper_v2', 'loco', []),
     ('default_whisper', 'loco', []),
     ('whisper_probe', 'loso', ['--dataset', 'savee']), ('whisper_probe', 'random', ['--dataset', 'savee']),
 ]
