@@ -1,4 +1,4 @@
-"""How fast `ser_nb` predicts: the packaged default model (numpy Whisper-base + numpy head) against the torch
+"""How fast `ser_nb` predicts: the packaged default model (Whisper-base in onnxruntime, numpy where it is missing, + numpy head) against the torch
 encoder path and, if one is given, a Keras bundle, all measured in one run on real clips.
 
     python benchmarks/predict.py --data-root ../shared/datasets
@@ -39,7 +39,7 @@ def cold(code: str, repeat: int) -> dict:
 
 
 LOAD = {
-    'default (numpy)': "from ser_nb.default_model import load_default_model; m = load_default_model()",
+    'default (onnxruntime)': "from ser_nb.default_model import load_default_model; m = load_default_model()",
     'default via torch encoder': "from ser_nb.default_model import DEFAULT_MODEL_DIR; from ser_nb.train import load_bundle; "
                                  "m = load_bundle(DEFAULT_MODEL_DIR); m.fast = False",
     'keras bundle': "from ser_nb.train import load_bundle; m = load_bundle({kb!r})",
@@ -102,7 +102,7 @@ def main():
     # every child process first: a child forked from this process once it holds torch and TensorFlow (the warm
     # rows below) starts with their pages counted in its peak RSS
     rows = {}
-    names = ['default (numpy)'] + ([] if a.no_torch else ['default via torch encoder']) + (['keras bundle'] if a.keras_bundle else [])
+    names = ['default (onnxruntime)'] + ([] if a.no_torch else ['default via torch encoder']) + (['keras bundle'] if a.keras_bundle else [])
     for name in names:
         rows[name] = cold(LOAD[name].format(kb=a.keras_bundle) + f"; m.predict_file({str(clip3)!r})", a.repeat)
         print(f'  measured {name}, cold', flush=True)

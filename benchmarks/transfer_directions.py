@@ -6,7 +6,8 @@ the five development corpora, each corpus held out once, C fixed per line; varia
 label set, normalisation (per training corpus, nuisance projection of training-speaker means, per-clip standardisation),
 batch adaptation, a product with a probe on chapter 06e's handcrafted descriptors (`"fusion": [0.5, 1.0]`: its
 probabilities to that power), and training copies under other recording conditions (`"copies": ["recording"]`: one copy of each clip
-with noise at 5-20 dB SNR, a simulated room, a telephone band, or several, at -20 to +6 dB gain; test clips as they are). Each line printed is one JSON object; `--out` appends them to a JSON list.
+with noise at 5-20 dB SNR, a simulated room, a telephone band, or several, at -20 to +6 dB gain) or at other speeds (`"copies": ["speed"]`:
+chapter 03's SpeedPerturb at 0.9x and 1.1x, as `--set speeds=0.9,1.1`); test clips as they are. Each line printed is one JSON object; `--out` appends them to a JSON list.
 
     python benchmarks/transfer_directions.py --data-root DATA '{"layers": [[2,3,4]], "C": [0.003], "norm": ["none", "adapt"]}'
     python benchmarks/transfer_directions.py --data-root DATA '{"layers": [[[1,2,3],[2,3,4],[3,4,5]]], "C": [0.003]}'   # an ensemble
@@ -18,6 +19,7 @@ import ser_nb.preprocess
 from ser_nb.data import load_metadata
 from ser_nb.probes import corpus_embeddings
 from ser_nb.eval import ua
+from ser_nb.augment import SpeedPerturb
 
 CORPORA = ['ravdess', 'crema-d', 'savee', 'nemo', 'ased']
 LABEL_SETS = {5: ['angry', 'fear', 'happy', 'neutral', 'sad'], 6: ['angry', 'disgust', 'fear', 'happy', 'neutral', 'sad']}
@@ -66,7 +68,7 @@ def load(root, labels, copies=None):
     for ds in CORPORA:
         m = load_metadata(ds, root); m = m[m.emotion.isin(labels)].reset_index(drop=True)
         r = extract(m, EmbeddingSpec('whisper-base', pool='mean_std', trim_db=30.), n_jobs=2, progress=False,
-                    augment=RecordingCopies(1) if copies == 'recording' else None)
+                    augment={'recording': RecordingCopies(1), 'speed': SpeedPerturb((0.9, 1.1))}.get(copies))
         items = r.items.reset_index(drop=True)
         Es.append(np.asarray(r.X, np.float32)); metas.append(items[['dataset', 'speaker', 'emotion']].assign(aug=items.get('aug', 'orig')))
     return np.concatenate(Es), pd.concat(metas, ignore_index=True)

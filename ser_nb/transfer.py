@@ -31,6 +31,7 @@ class TransferSettings(ProbeSettings):
     layers: str | int | tuple = (0, 1, 2, 3, 4, 5, 6)   # hidden states concatenated: every one (fixed: chosen by LOCO on the development corpora)
     pool: str = 'mean_std'                 # what the feature store keeps
     trim_db: float | None = 30.
+    speeds: tuple = (0.9, 1.1)             # training copies at other speeds (chapter 03's SpeedPerturb); () for none
     Cs: tuple = (0.0003, 0.001, 0.003, 0.01)
     stats: str = 'mean'                    # of each state's pooled 'mean_std': 'mean', 'std' or 'mean_std'
     balance: str = 'corpus'                # 'corpus': every (corpus, emotion) cell weighs the same; 'class': every emotion
@@ -70,12 +71,13 @@ def _fold_ua(X, y, w, tr, te, C, seed) -> float:
     return ua(y[te], fit_weighted_logreg(X[tr], y[tr], w[tr], C, seed).predict(X[te]))
 
 def choose_C(X: np.ndarray, y: np.ndarray, w: np.ndarray, groups: np.ndarray, Cs: Sequence[float], n_folds: int = 4,
-             seed: int = 42, n_jobs: int = 1, tie: float = 0.005) -> dict:
-    "The `C` of `Cs` with the best mean UA over inner folds that leave out `groups` (each group where there are at most `n_folds`); near ties (within `tie`) go to the smaller C."
+             seed: int = 42, n_jobs: int = 1, tie: float = 0.005, scored: np.ndarray | None = None) -> dict:
+    "The `C` of `Cs` with the best mean UA over inner folds that leave out `groups` (each group where there are at most `n_folds`); near ties (within `tie`) go to the smaller C. Only the `scored` rows (e.g. originals, not their copies) count in a left-out fold."
     from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
     k = len(np.unique(groups))
     if k < 2: raise ValueError('the inner cross-validation needs at least 2 groups')
     splits = list((LeaveOneGroupOut() if k <= n_folds else GroupKFold(n_folds)).split(X, y, groups))
+    if scored is not None: splits = [(tr, te[np.asarray(scored)[te]]) for tr, te in splits]
     todo = [(C, tr, te) for C in Cs for tr, te in splits]
     if n_jobs > 1:
         from joblib.externals.loky import get_reusable_executor
@@ -155,7 +157,8 @@ def fit_transfer(recipe: Recipe, X: np.ndarray, y: np.ndarray, items: pd.DataFra
     g = _groups(items, s.inner_groups)
     if len(np.unique(g)) < 2: g = _groups(items, 'speaker')      # one training corpus: leave speakers out instead
     w = cell_weights(items, s.balance)
-    choice = choose_C(X, y, w, g, s.Cs, s.inner_folds, seed, jobs)
+    orig = items['aug'].eq('orig').to_numpy() if 'aug' in items else None   # copies train, never score
+    choice = choose_C(X, y, w, g, s.Cs, s.inner_folds, seed, jobs, scored=orig)
     return fit_weighted_logreg(X, y, w, choice['C'], seed), choice
 
 def fit_transfer_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series, *, seed: int = 42, epochs=None,
@@ -240,11 +243,12 @@ def transfer_recipes() -> list[Recipe]:
     "The transfer recipes, and the earlier default recipe as a variant (registered through `ser_nb.recipes.RECIPE_SOURCES`)."
     dw = Recipe('default_whisper', '002', "the packaged default model: every hidden state of Whisper-base (0-6) of the trimmed clip, "
                 'mean-pooled, + logistic regression weighted so that every (corpus, emotion) cell counts the same, C chosen by '
-                'leaving each training corpus out; five corpora in three languages, the five emotions they share',
+                'leaving each training corpus out, trained on the clips and their copies at 0.9x and 1.1x speed; five corpora in '
+                'three languages, the five emotions they share',
                 DEV_CORPORA, SHARED5, TransferSettings(), kind='transfer', protocol='loco', si_protocol='loco',
                 notes='Chosen and judged by leaving one corpus out (chapter 06g); calibrated on the held-out predictions (07a).',
                 use='the packaged default model: for recordings unlike any one corpus (other languages, speakers, microphones)')
     v2 = variant(dw, 'default_whisper_v2', "the second packaged default model (to v0.3): default_whisper on hidden states 2-4 only",
-                 dict(layers=(2, 3, 4), Cs=(0.001, 0.003, 0.01)), protocol='loco', si_protocol='loco',
+                 dict(layers=(2, 3, 4), Cs=(0.001, 0.003, 0.01), speeds=()), protocol='loco', si_protocol='loco',
                  notes='Its layers were chosen as the best single run of states by leaving one corpus out (chapter 06g).')
     return [dw, v2]
