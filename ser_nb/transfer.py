@@ -248,7 +248,7 @@ def transfer_recipes() -> list[Recipe]:
                 DEV_CORPORA, SHARED5, TransferSettings(), kind='transfer', protocol='loco', si_protocol='loco',
                 notes='Chosen and judged by leaving one corpus out (chapter 06g); calibrated on the held-out predictions (07a).',
                 use='the packaged default model: for recordings unlike any one corpus (other languages, speakers, microphones)')
-    v2 = variant(dw, 'default_whisper_v2', "the second packaged default model (to v0.3): default_whisper on hidden states 2-4 only",
-                 dict(layers=(2, 3, 4), Cs=(0.001, 0.003, 0.01), speeds=()), protocol='loco', si_protocol='loco',
+    v2 = variant(dw, 'default_whisper_v2', "the second packaged default model (until 2026-12-07): default_whisper on hidden states 2-4 "
+                 'only, without speed copies', dict(layers=(2, 3, 4), Cs=(0.001, 0.003, 0.01), speeds=()),
                  notes='Its layers were chosen as the best single run of states by leaving one corpus out (chapter 06g).')
     return [dw, v2]
