@@ -38,7 +38,7 @@ def dev_clips(root: str, n: int) -> list[str]:
 def speed(encoders: dict, clips: list[np.ndarray], rounds: int) -> dict:
     "Median over `rounds` of each encoder's mean warm seconds per clip (the default model's layers, mean_std pooled, as it runs them)."
     from ser_nb.default_model import load_default_model
-    layers = list(range(max(load_default_model().layers) + 1))
+    layers = load_default_model().encoder_layers   # the hidden states its encoder computes
     times = {k: [] for k in encoders}
     for e in encoders.values(): e.embed(clips[0], 16000, layers=layers, pool='mean_std')   # sessions, caches
     for _ in range(rounds):

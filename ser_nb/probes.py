@@ -79,7 +79,7 @@ def probe_recipes() -> list[Recipe]:
           datasets=('ravdess', 'crema-d'), report='000', protocol='random', si_protocol='speaker-kfold',
           published=dict(metric='accuracy', value=0.74, protocol='random split (the report does not say of what)'),
           notes='Report 000 on its own ground (random split); 5 folds by speaker are the speaker-independent test.'),
-        V('default_whisper_v1', "the first packaged default model (to v0.2): Whisper-base's hidden states, all mean-pooled and concatenated, "
+        V('default_whisper_v1', "the first packaged default model (until 2026-12-06): Whisper-base's hidden states, all mean-pooled and concatenated, "
           '+ class-weighted logistic regression (C by inner CV on the training speakers), on RAVDESS + CREMA-D in their 6 shared '
           'emotions; no speaker normalisation', dict(layers='all', pool='mean', trim_db=None, speeds=(), Cs=(0.0003, 0.001, 0.003, 0.01),
                                                        inner_folds=3, labels='crema6'),
@@ -375,6 +375,12 @@ def embedder(self: ProbeBundle):
         self._enc = import_string(fast)() if fast else get_encoder(self.encoder)
     return self._enc
 
+# %% ../nbs/06c_probes.ipynb #f14052d9
+@patch(as_prop=True)
+def encoder_layers(self: ProbeBundle) -> list[int] | None:
+    "The hidden states the encoder computes for this bundle: 0 to the last one its head reads; None (all) for 'all', 'mean', 'last'."
+    return None if isinstance(self.layers, str) else list(range(int(np.max(self.layers)) + 1))
+
 # %% ../nbs/06c_probes.ipynb #e406e100
 @patch
 def predict_audio(self: ProbeBundle, y: np.ndarray, sr: int) -> np.ndarray:
@@ -383,8 +389,7 @@ def predict_audio(self: ProbeBundle, y: np.ndarray, sr: int) -> np.ndarray:
     if self.recipe.settings.fusion: raise BundleError(f"{self.recipe.name} fuses handcrafted features: not for single files")
     from ser_nb.encoders import trim_edges
     s = self.recipe.settings
-    upto = None if isinstance(self.layers, str) else list(range(int(np.max(self.layers)) + 1))   # the encoder stops at the last layer used
-    E = self.embedder().embed(trim_edges(y, sr, s.trim_db), sr, layers=upto, pool=s.pool)[None]
+    E = self.embedder().embed(trim_edges(y, sr, s.trim_db), sr, layers=self.encoder_layers, pool=s.pool)[None]
     return self.model.predict_proba(select_layers(E, self.layers))[0]
 
 # %% ../nbs/06c_probes.ipynb #b05d8b9c

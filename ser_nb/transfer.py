@@ -211,7 +211,7 @@ def features_audio(self: TransferBundle, y: np.ndarray, sr: int) -> np.ndarray:
     "The feature vector the head reads, of one mono clip `y` at `sr`."
     from ser_nb.encoders import trim_edges
     s = self.recipe.settings
-    E = self.embedder().embed(trim_edges(y, sr, s.trim_db), sr, layers=list(range(int(np.max(self.layers)) + 1)), pool=s.pool)[None]
+    E = self.embedder().embed(trim_edges(y, sr, s.trim_db), sr, layers=self.encoder_layers, pool=s.pool)[None]
     return transfer_features(E, s)[0]
 
 @patch
