@@ -90,6 +90,7 @@ def head_torch(S, off, M, y, w, tr, te, mu, sd, attention=True, lam=0.07, lr=1e-
     out = torch.nn.Linear(d, k); score = torch.nn.Linear(d, 1)
     torch.nn.init.zeros_(score.weight); torch.nn.init.zeros_(score.bias)
     params = list(out.parameters()) + (list(score.parameters()) if attention else [])
+    penalised = [out.weight] + ([score.weight] if attention else [])
     opt = torch.optim.Adam(params, lr=lr)
     def batch_of(ids):
         T = lens[ids].max(); x = np.zeros((len(ids), T, d), np.float32); mask = np.zeros((len(ids), T), bool)
@@ -99,15 +100,15 @@ def head_torch(S, off, M, y, w, tr, te, mu, sd, attention=True, lam=0.07, lr=1e-
         s = score(x).squeeze(-1) if attention else torch.zeros(mask.shape)
         a = torch.softmax(s.masked_fill(~mask, -1e4), 1)
         return out((a.unsqueeze(-1) * x).sum(1))
-    yt, wt = torch.from_numpy(y), torch.from_numpy(np.asarray(w, np.float32))
-    pos = {i: j for j, i in enumerate(tr)}
+    wall = np.zeros(len(y), np.float32); wall[tr] = w                               # weights by clip index
+    yt, wt = torch.from_numpy(y), torch.from_numpy(wall)
     for _ in range(epochs):
         order = tr[np.argsort(lens[tr] + rng.uniform(0, 1, len(tr)))]                 # similar lengths together
         bs = [order[i:i + batch] for i in range(0, len(order), batch)]; rng.shuffle(bs)
         for ids in bs:
             x, mask = batch_of(ids)
-            loss = (torch.nn.functional.cross_entropy(logits(x, mask), yt[ids], reduction='none') * wt[[pos[i] for i in ids]]).mean()
-            loss = loss + lam * sum((p ** 2).sum() for p in (out.weight, score.weight) if p is out.weight or attention)
+            loss = (torch.nn.functional.cross_entropy(logits(x, mask), yt[ids], reduction='none') * wt[ids]).mean()
+            loss = loss + lam * sum((p ** 2).sum() for p in penalised)
             opt.zero_grad(); loss.backward(); opt.step()
     with torch.no_grad(): return np.concatenate([torch.softmax(logits(*batch_of(te[i:i + 256])), -1).numpy() for i in range(0, len(te), 256)])
 
