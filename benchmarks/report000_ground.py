@@ -12,6 +12,11 @@ Pools: 'mean_std' (mean and std of each layer's frames, edges trimmed at 30 dB),
 kernel computed in numpy (same predictions as sklearn's, much faster at 3584-7168 dims). Speed copies (0.9x, 1.1x)
 exist in the cache for RAVDESS only, so '/speeds' rows copy the RAVDESS training clips alone.
 
+'/enrolled' rows centre each speaker's clips by the mean of that speaker's training clips (`ser_nb.probes.enrolled_centre`,
+what `ser_nb run whisper_probe_000 --set enrolled=true` does): on a random split every test speaker also speaks in the
+training clips, and their mean needs no test clip. '/enrolled-sentence' centres by speaker and sentence instead, which needs
+the words of each test clip: only a scripted corpus gives them. Both come before the inner CV, so its folds see centred clips.
+
     python benchmarks/report000_ground.py --data-root DATA --jobs 2      # writes benchmarks/report000_ground.json
     python benchmarks/report000_ground.py --only svm-rbf/all/mean_std    # one row (names as in the table)
 """
@@ -43,6 +48,7 @@ def load(root=None, jobs: int = 1) -> dict:
     labels = list(r.label_names)
     out['y'] = clips.label.map({l: i for i, l in enumerate(labels)}).to_numpy()
     out['speaker'] = clips.speaker.to_numpy(); out['dataset'] = clips.dataset.to_numpy()
+    out['sentence'] = (clips.speaker + '|' + meta.set_index('clip_id').loc[clips.clip_id, 'text'].to_numpy()).to_numpy()
     out['test'] = make_folds(clips, 'random', seed=42).to_numpy() == 0       # the clips `ser_nb run --protocol random` tests
     out['labels'] = labels
     rav = meta[meta.dataset == 'ravdess']                                    # the speed copies the cache holds: RAVDESS only
@@ -123,12 +129,14 @@ def copies_for(d: dict, X_copies, rows) -> tuple:
     m = np.isin(d['copy_row'], rows)
     return X_copies[m], d['y'][d['copy_row'][m]]
 
-def run_config(d: dict, kind: str, pool: str, layers, Cs, speeds: bool, jobs: int = 1, inner: str = 'speaker') -> dict:
-    "Inner CV over (layer run if 'spans', C), then the test score of the chosen one."
+def run_config(d: dict, kind: str, pool: str, layers, Cs, speeds: bool, jobs: int = 1, inner: str = 'speaker', enrolled: str = '') -> dict:
+    "Inner CV over (layer run if 'spans', C), then the test score of the chosen one; `enrolled` 'speaker' (or 'sentence': speaker and sentence) centres each group by its training clips' mean first."
     from joblib import Parallel, delayed
+    from ser_nb.probes import enrolled_centre
     y, t0 = d['y'], time.time()
     cands = {'all': 'all'} if layers == 'all' else layers
     X = {n: features(d, pool, l) for n, l in cands.items()}
+    if enrolled: X = {n: enrolled_centre(x, d[enrolled], ~d['test']) for n, x in X.items()}    # the training clips' means only
     Xc = {n: copy_features(d, pool, l) for n, l in cands.items()} if speeds else {}
     splits = inner_splits(d, how=inner)
     def task(n, C, tr, te): return _score(X[n], y, tr, te, kind, C, copies_for(d, Xc[n], tr) if speeds else None)
@@ -145,7 +153,7 @@ def spans(n_layers: int = 7, min_len: int = 2) -> dict:
     "Every run of adjacent layers of at least `min_len` (the whole stack included)."
     return {f'{a}-{b}': list(range(a, b + 1)) for a in range(n_layers) for b in range(a + min_len - 1, n_layers)}
 
-CONFIGS = [   # name: (classifier, pool, layers searched, Cs, RAVDESS speed copies, inner CV)
+CONFIGS = [   # name: (classifier, pool, layers searched, Cs, RAVDESS speed copies, inner CV[, enrolled: centre by 'speaker' or 'sentence' (speaker and sentence)])
     ('logreg/all/mean_std', 'logreg', 'mean_std', 'all', (0.003, 0.01, 0.03), False, 'speaker'),   # whisper_probe_000 as kept
     ('svm-rbf/all/mean_std', 'svm-rbf', 'mean_std', 'all', (1, 3, 10, 30, 100), False, 'speaker'),
     ('svm-rbf/all/tmean', 'svm-rbf', 'tmean', 'all', (1, 3, 10, 30, 100), False, 'speaker'),
@@ -159,6 +167,13 @@ CONFIGS = [   # name: (classifier, pool, layers searched, Cs, RAVDESS speed copi
     # lda on mean_std (7168 dims) not run: lda on mean (3584 dims) took 509 s on 2 shared cores
     ('mlp/all/mean', 'mlp', 'mean', 'all', (0.01, 0.1, 1.0), False, 'speaker'),
     ('logreg/all/mean', 'logreg', 'mean', 'all', (0.003, 0.01, 0.03, 0.1), False, 'speaker'),
+    # enrolled speakers (ser_nb.probes.enrolled_centre): each speaker centred by the mean of their own training clips, as `--set enrolled=true`
+    ('logreg/all/mean_std/enrolled', 'logreg', 'mean_std', 'all', (0.001, 0.003, 0.01), False, 'speaker', 'speaker'),
+    ('logreg/all/mean/enrolled', 'logreg', 'mean', 'all', (0.003, 0.01, 0.03), False, 'speaker', 'speaker'),
+    ('logreg/all/mean+mean_std/enrolled', 'logreg', 'mean+mean_std', 'all', (0.0003, 0.001, 0.003), False, 'speaker', 'speaker'),
+    ('svm-rbf/all/mean/enrolled', 'svm-rbf', 'mean', 'all', (1, 3, 10), False, 'speaker', 'speaker'),
+    # ... and by speaker and sentence: needs the sentence's words at test time, which only a scripted corpus gives
+    ('logreg/all/mean+mean_std/enrolled-sentence', 'logreg', 'mean+mean_std', 'all', (0.0003, 0.001, 0.003), False, 'speaker', 'sentence'),
 ]
 
 def main(argv=None):
@@ -170,11 +185,12 @@ def main(argv=None):
     print(f"{len(d['y'])} clips, {int(d['test'].sum())} test (random 80/20, seed 42), {len(d['copies'])} RAVDESS speed copies", flush=True)
     old = json.loads(Path(a.out).read_text())['rows'] if Path(a.out).exists() else []
     rows = {r['config']: r for r in old}
-    for name, kind, pool, layers, Cs, speeds, inner in CONFIGS:
+    for name, kind, pool, layers, Cs, speeds, inner, *enrolled in CONFIGS:
         if a.only and name not in a.only: continue
         if not a.only and name in rows: continue          # kept from an earlier run; --only redoes one
-        r = run_config(d, kind, pool, spans() if layers == 'spans' else layers, Cs, speeds, a.jobs, inner)
-        rows[name] = dict(config=name, classifier=kind, pool=pool, layers_searched=layers, Cs=list(Cs), speeds=speeds, **r)
+        enrolled = enrolled[0] if enrolled else ''
+        r = run_config(d, kind, pool, spans() if layers == 'spans' else layers, Cs, speeds, a.jobs, inner, enrolled)
+        rows[name] = dict(config=name, classifier=kind, pool=pool, layers_searched=layers, Cs=list(Cs), speeds=speeds, enrolled=enrolled, **r)
         print(f"{name:32s} inner UA {100*r['inner_ua']:5.1f}  chose {r['layers']} C={r['C']:<6}  test WA {100*r['test_wa']:5.1f}  UA {100*r['test_ua']:5.1f}  ({r['seconds']} s)", flush=True)
         Path(a.out).write_text(json.dumps(dict(target=TARGET, n_clips=len(d['y']), n_test=int(d['test'].sum()), split='random 80/20, seed 42 (make_folds)',
                                                inner="on the training clips only: 'speaker' GroupKFold(4) by speaker (as ser_nb.probes.inner_cv), 'random' StratifiedKFold(4)", command=f'python benchmarks/report000_ground.py --data-root DATA --jobs {a.jobs}',

@@ -38,6 +38,7 @@ PLAN = [
     ('whisper_probe', 'speaker-kfold', ['--dataset', 'crema-d']),
     ('whisper_probe_crema_plain', 'random', []), ('whisper_probe_crema_plain', 'speaker-kfold', []),
     ('whisper_probe_000', 'random', []), ('whisper_probe_000', 'speaker-kfold', []),
+    ('whisper_probe_000', 'random', ['--set', 'enrolled=true']),      # enrolled speakers: a random split's test voices, centred by their training clips
     ('whisper_probe', 'cross-corpus', ['--dataset', 'ravdess', '--test-dataset', 'crema-d']),
     ('whisper_probe_all_layers', 'cross-corpus', ['--dataset', 'ravdess', '--test-dataset', 'crema-d']),
     ('whisper_probe_plain', 'cross-corpus', ['--dataset', 'ravdess', '--test-dataset', 'crema-d']),
@@ -54,7 +55,12 @@ KEEP = ('metrics.json', 'predictions.csv', 'report.md')
 RESULTS = Path(__file__).resolve().parent.parent/'results'
 
 def run_name(rec: str, proto: str, extra: list) -> str:
-    "The kept folder of a run: RECIPE-PROTOCOL (RECIPE-CORPORA-PROTOCOL on other corpora), or RECIPE-TRAIN-to-TEST for a cross-corpus run."
+    "The kept folder of a run: RECIPE-PROTOCOL (RECIPE-CORPORA-PROTOCOL on other corpora), or RECIPE-TRAIN-to-TEST for a cross-corpus run; `-set-KEY=VALUE` after it for each `--set`, as `ser_nb run` names its folder."
+    import re
+    sets = sorted(v for flag, v in zip(extra, extra[1:]) if flag == '--set')
+    return _run_name(rec, proto, extra) + ('-set-' + re.sub(r'[^A-Za-z0-9._,=+-]', '_', '-'.join(sets)) if sets else '')
+
+def _run_name(rec: str, proto: str, extra: list) -> str:
     sides = {'--dataset': [], '--test-dataset': []}
     for flag, val in zip(extra, extra[1:]):
         if flag in sides: sides[flag].append(val)

@@ -146,6 +146,9 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
     ground = not datasets and not test_datasets and 'labels' not in overrides and protocol == report_protocol(recipe)   # the report's own corpora, labels and protocol
     t0, out, variant = time.time(), Path(out) if out else None, variant_command(recipe) if recipe.variant_of else None
     recipe = recipe.with_settings(**overrides)
+    if getattr(recipe.settings, 'enrolled', False) and protocol != 'random':
+        raise SettingError(f"{recipe.name}: enrolled=true centres each speaker by the mean of their training clips, so every test speaker "
+                           f"must also be a training speaker: protocol random only, not {protocol}")
     recipe, meta = on_corpora(recipe, datasets, test_datasets, root, loco=protocol == 'loco', keep_labels='labels' in overrides)
     fam, k, test = get_family(recipe.kind), folds or recipe.folds, [corpus_name(d) for d in test_datasets]
     meta = _subset_speakers(meta, speakers)
@@ -317,6 +320,7 @@ def run_cmd(recipe, protocol, datasets, test_datasets, folds, root, out, epochs,
         m = run_recipe(r, protocol, folds, root, out, epochs, seed, cache_dir, jobs or default_jobs(), max_folds, speakers, command=cmd,
                        datasets=datasets, test_datasets=test_datasets, overrides=overrides)
     except (FileNotFoundError, CorpusError) as e: raise click.ClickException(str(e))
+    except SettingError as e: raise click.BadParameter(str(e), param_hint="'--set'")
     _echo_run(m, out, bool(datasets or test_datasets))
 
 # %% ../nbs/06_eval.ipynb #d96bd5f6

@@ -436,6 +436,8 @@ def usable_predictor(model_path):
     r = getattr(pred, 'recipe', None)
     if getattr(r, 'speaker_norm', False):
         raise ModelError(f"{model_path}: {r.name} normalises per speaker (transductive): it needs a speaker's clips, not single files")
+    if getattr(getattr(r, 'settings', None), 'enrolled', False):
+        raise ModelError(f"{model_path}: {r.name} centres each enrolled speaker by their training clips: it needs the speaker's mean, not single files")
     return pred
 
 # %% ../nbs/08_predict.ipynb #d707e623

@@ -19,9 +19,10 @@ from .augment import fold_split
 
 # %% auto #0
 __all__ = ['FAST_ENCODERS', 'PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData',
-           'load_probe_data', 'select_layers', 'probe_features', 'make_classifier', 'inner_cv', 'near_best',
-           'layer_candidates', 'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'span_table', 'LinearHead',
-           'linear_head', 'save_head', 'load_head', 'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
+           'load_probe_data', 'select_layers', 'probe_features', 'enrolled_centre', 'make_classifier', 'inner_cv',
+           'near_best', 'layer_candidates', 'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'span_table',
+           'LinearHead', 'linear_head', 'save_head', 'load_head', 'save_probe_bundle', 'ProbeBundle',
+           'load_probe_bundle']
 
 # %% ../nbs/06c_probes.ipynb #0a8fea27
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class ProbeSettings:
     trim_db: float | None = None        # trim leading/trailing silence first (chapter 06b's trim_edges); None: keep
     speeds: tuple = ()                  # also train on speed-perturbed copies of the training clips (chapter 03's SpeedPerturb)
     tie: str = 'best'                   # inner-CV choice: 'best' (the top row) or 'one_se' (the simplest within one standard error, `near_best`)
+    enrolled: bool = False              # centre each speaker by the mean of their own training clips (`enrolled_centre`): speaker-dependent splits only, inductive
 
 # %% ../nbs/06c_probes.ipynb #c80080cd
 def probe_recipes() -> list[Recipe]:
@@ -159,6 +161,20 @@ def probe_features(E: np.ndarray, layers, speakers, speaker_norm: bool = False, 
     if hand is not None: X = np.concatenate([X, speaker_normalise(hand, speakers) if speaker_norm else hand], axis=1)
     return X
 
+# %% ../nbs/06c_probes.ipynb #003f0e70
+def enrolled_centre(X: np.ndarray, # features, one row per example
+                    speakers: Sequence, # each row's speaker
+                    enrol: np.ndarray, # rows (bool mask or indices) whose speaker means are used: the training clips
+                   ) -> np.ndarray: # `X` with each speaker's enrolment mean subtracted
+    "Speaker normalisation from enrolment clips only: subtract from every row its speaker's mean over the `enrol` rows. No test statistic is used, so it stays inductive; every speaker needs enrolment rows (a `ValueError` names those without)."
+    spk = np.asarray(speakers); m = np.zeros(len(X), bool); m[enrol] = True
+    if missing := sorted(set(spk[~m]) - set(spk[m])):
+        raise ValueError(f"enrolled: {len(missing)} speaker(s) have no training clips ({', '.join(map(str, missing[:3]))}): enrolment needs every "
+                         'test speaker among the training speakers (a random split); for new speakers use speaker_norm=true (transductive)')
+    Z = np.array(X, copy=True)
+    for s in np.unique(spk): Z[spk == s] -= X[(spk == s) & m].mean(0)
+    return Z
+
 # %% ../nbs/06c_probes.ipynb #c16b646e
 def make_classifier(kind: str = 'logreg', C: float = 1.0, seed: int = 42, n_estimators: int = 500, hidden: int = 256):
     "A fresh sklearn pipeline: 'logreg' (class-weighted), 'mlp' or 'rf' (report 002's Random Forest)."
@@ -237,6 +253,10 @@ def fit_probe_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series,
     tr, te = fold_split(data.items, data.clips, folds, fold)
     y, spk, cands = data.y, data.items.speaker.to_numpy(), layer_candidates(s.layers, data.E.shape[1])
     feats = {n: probe_features(data.E, l, spk, recipe.speaker_norm, data.hand) for n, l in cands.items()}
+    if s.enrolled:
+        if recipe.speaker_norm: raise ValueError(f'{recipe.name}: enrolled and speaker_norm are two speaker normalisations; set one')
+        enrol = np.isin(np.arange(len(y)), tr) & (data.items.aug == 'orig').to_numpy()     # the training clips, not their copies
+        feats = {n: enrolled_centre(X, spk, enrol) for n, X in feats.items()}
     choice = choose_probe({n: X[tr] for n, X in feats.items()}, y[tr], spk[tr], s, seed, jobs)
     X = feats[choice['candidate']]
     model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(X[tr], y[tr])
@@ -386,6 +406,8 @@ def encoder_layers(self: ProbeBundle) -> list[int] | None:
 def predict_audio(self: ProbeBundle, y: np.ndarray, sr: int) -> np.ndarray:
     "Class probabilities `(len(labels),)` of one mono float clip `y` at sample rate `sr`."
     refuse_transductive(self.recipe)
+    if getattr(self.recipe.settings, 'enrolled', False):
+        raise BundleError(f"{self.recipe.name} centres each enrolled speaker by their training clips: it needs the speaker's mean, not single files")
     if self.recipe.settings.fusion: raise BundleError(f"{self.recipe.name} fuses handcrafted features: not for single files")
     from ser_nb.encoders import trim_edges
     s = self.recipe.settings

@@ -9,17 +9,27 @@ import pandas as pd
 import html, re
 from IPython.display import HTML, Markdown, display
 from ser_nb.eval import load_runs, markdown_table, is_transductive, confusion, plot_confusion
-from ser_nb.recipes import get_recipe
+from ser_nb.recipes import get_recipe, set_args
 
 RESULTS = Path('../../results')  # from nbs/reports/, where the pages run
 TOLERANCE = 0.02  # within 2 points of the published accuracy counts as reproduced (single splits move more than that)
 
 
+def run_label(m: dict) -> str:
+    "A kept run's recipe as its command names it: `RECIPE`, then ` --set KEY=VALUE` for each setting it changed."
+    return m['recipe'] + ''.join(f' --set {a}' for a in set_args(m.get('set') or {})[1::2])
+
+
+def _recipe(label: str):
+    "The registered recipe of a run label (`run_label`)."
+    return get_recipe(label.split(' --set ')[0])
+
+
 def run_key(m: dict) -> tuple:
-    "A kept run's key: `(recipe, protocol)` on the recipe's own corpora, `(recipe, protocol, corpora)` on others."
+    "A kept run's key: `(label, protocol)` on the recipe's own corpora, `(label, protocol, corpora)` on others; the label is `run_label`."
     try: own = set(m.get('datasets') or []) == set(get_recipe(m['recipe']).datasets)
     except KeyError: own = True   # a recipe no longer registered: treat its runs as on its own corpora
-    return (m['recipe'], m['protocol']) if own else (m['recipe'], m['protocol'], '+'.join(m['datasets']))
+    return (run_label(m), m['protocol']) if own else (run_label(m), m['protocol'], '+'.join(m['datasets']))
 
 
 def kept_runs(folder=RESULTS) -> dict:
@@ -29,8 +39,10 @@ def kept_runs(folder=RESULTS) -> dict:
 
 
 def run_folder(key: tuple, folder=RESULTS) -> Path:
-    "The folder of a kept run: RECIPE-PROTOCOL, or RECIPE-CORPORA-PROTOCOL on other corpora (`benchmarks/results.py`'s names)."
-    return Path(folder)/('-'.join(key) if len(key) == 2 else f'{key[0]}-{key[2]}-{key[1]}')
+    "The folder of a kept run: RECIPE-PROTOCOL, or RECIPE-CORPORA-PROTOCOL on other corpora, then `-set-KEY=VALUE…` (`benchmarks/results.py`'s names)."
+    name, *sets = key[0].split(' --set ')
+    base = f'{name}-{key[1]}' if len(key) == 2 else f'{name}-{key[2]}-{key[1]}'
+    return Path(folder)/(base + ('-set-' + re.sub(r'[^A-Za-z0-9._,=+-]', '_', '-'.join(sorted(sets))) if sets else ''))
 
 
 SHARED = ('ravdess', 'crema-d')  # the corpora in ../shared/datasets, beside the repository
@@ -38,7 +50,7 @@ SHARED = ('ravdess', 'crema-d')  # the corpora in ../shared/datasets, beside the
 
 def rerun(recipe: str, protocol: str) -> str:
     "The command that makes the run and keeps it under results/ (from the repository root)."
-    other = sorted(set(get_recipe(recipe).datasets) - set(SHARED))
+    other = sorted(set(_recipe(recipe).datasets) - set(SHARED))
     root = f"<a data root with {' and '.join(other)}>" if other else '../shared/datasets'
     return f'python benchmarks/results.py --only {recipe} --protocols {protocol} --data-root {root}'
 
@@ -93,9 +105,9 @@ def recipe_step(name: str, step: str) -> HTML:
 
 
 def _protocols(runs: dict, name: str) -> list[str]:
-    "The report's protocol, the speaker-independent one, and any other kept; the random split first."
-    r = get_recipe(name)
-    ps = dict.fromkeys([r.protocol, r.si_protocol, *sorted(k[1] for k in runs if len(k) == 2 and k[0] == name)])
+    "The report's protocol, the speaker-independent one, and any other kept; the random split first. A run label with `--set` has only its kept ones."
+    r = get_recipe(name) if ' --set ' not in name else None
+    ps = dict.fromkeys([*([r.protocol, r.si_protocol] if r else []), *sorted(k[1] for k in runs if len(k) == 2 and k[0] == name)])
     return sorted(ps, key=lambda p: p != 'random')
 
 
@@ -113,7 +125,7 @@ def runs_table(runs: dict, names: list[str], corpora: str | None = None) -> Mark
     `corpora` (e.g. 'savee'), only the runs on exactly those corpora."""
     rows, missing = [], []
     for name in names:
-        r = get_recipe(name); pub = r.published; own = '+'.join(r.datasets)
+        r = _recipe(name); pub = r.published; own = '+'.join(r.datasets)
         if corpora is None or corpora == own:
             for p in _protocols(runs, name):
                 m = runs.get((name, p))
@@ -172,8 +184,8 @@ def _rivals(runs: dict, name: str, protocol: str, transductive: bool = False) ->
 
 
 def _who(m: dict) -> str:
-    "A run's recipe name, with the encoder it used where it has one."
-    return f"`{m['recipe']}`" + (f" ({m['encoder']} encoder)" if m.get('encoder') else '')
+    "A run's recipe name (and `--set` changes), with the encoder it used where it has one."
+    return f"`{run_label(m)}`" + (f" ({m['encoder']} encoder)" if m.get('encoder') else '')
 
 
 def _at_report_protocol(runs: dict, name: str, why_short: str, rivals: bool, tol: float) -> str:
