@@ -50,6 +50,7 @@ PLAN = [
     ('default_whisper_v2', 'loco', []),
     ('default_whisper', 'loco', []),
     ('whisper_probe', 'loso', ['--dataset', 'savee']), ('whisper_probe', 'random', ['--dataset', 'savee']),
+    ('whisper_probe', 'loso', ['--dataset', 'savee', '--set', 'extra=ravdess,crema-d']),   # SAVEE's 4 speakers + every RAVDESS and CREMA-D clip in training
 ]
 KEEP = ('metrics.json', 'predictions.csv', 'report.md')
 RESULTS = Path(__file__).resolve().parent.parent/'results'

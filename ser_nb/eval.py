@@ -152,6 +152,7 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
     recipe, meta = on_corpora(recipe, datasets, test_datasets, root, loco=protocol == 'loco', keep_labels='labels' in overrides)
     fam, k, test = get_family(recipe.kind), folds or recipe.folds, [corpus_name(d) for d in test_datasets]
     meta = _subset_speakers(meta, speakers)
+    meta.attrs['data_root'] = root                         # where a recipe's extra training corpora are found too
     make_folds(meta, protocol, k=k, seed=seed, test=test)    # fails here, before the features, if the corpora cannot follow it
     data = fam.load_data(recipe, meta, cache_dir=cache_dir, jobs=jobs, seed=seed, progress=progress)
     t_feat = time.time() - t0

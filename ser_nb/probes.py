@@ -19,10 +19,10 @@ from .augment import fold_split
 
 # %% auto #0
 __all__ = ['FAST_ENCODERS', 'PROBES', 'ProbeSettings', 'probe_recipes', 'resolve_encoder', 'corpus_embeddings', 'ProbeData',
-           'load_probe_data', 'select_layers', 'probe_features', 'enrolled_centre', 'make_classifier', 'inner_cv',
-           'near_best', 'layer_candidates', 'choose_probe', 'fit_probe_fold', 'plot_layer_curve', 'span_table',
-           'LinearHead', 'linear_head', 'save_head', 'load_head', 'save_probe_bundle', 'ProbeBundle',
-           'load_probe_bundle']
+           'extra_embeddings', 'load_probe_data', 'select_layers', 'probe_features', 'enrolled_centre',
+           'make_classifier', 'fit_weighted', 'inner_cv', 'near_best', 'layer_candidates', 'choose_probe',
+           'fit_probe_fold', 'plot_layer_curve', 'span_table', 'LinearHead', 'linear_head', 'save_head', 'load_head',
+           'save_probe_bundle', 'ProbeBundle', 'load_probe_bundle']
 
 # %% ../nbs/06c_probes.ipynb #0a8fea27
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class ProbeSettings:
     trim_db: float | None = None        # trim leading/trailing silence first (chapter 06b's trim_edges); None: keep
     speeds: tuple = ()                  # also train on speed-perturbed copies of the training clips (chapter 03's SpeedPerturb)
     tie: str = 'best'                   # inner-CV choice: 'best' (the top row) or 'one_se' (the simplest within one standard error, `near_best`)
+    extra: tuple = ()                   # also train on every clip of these corpora (as --dataset names them) in the run's labels, each centred by its own mean (`extra_embeddings`)
+    extra_weights: tuple = (0.0, 0.1, 0.3)   # the weight of an extra clip against one of the run's own, by inner CV (0: left out)
     enrolled: bool = False              # centre each speaker by the mean of their own training clips (`enrolled_centre`): speaker-dependent splits only, inductive
 
 # %% ../nbs/06c_probes.ipynb #c80080cd
@@ -120,9 +122,27 @@ class ProbeData:
     encoder: str
     hand: np.ndarray | None = None       # handcrafted features of each example, for fusion (recipes without copies)
     skipped: list = field(default_factory=list)
+    extra_E: np.ndarray | None = None    # embeddings of the extra training corpora's clips, each corpus centred by its own mean
+    extra_y: np.ndarray | None = None    # their labels (indices into `labels`)
 
     @property
     def y(self) -> np.ndarray: return self.items.label.map({l: i for i, l in enumerate(self.labels)}).to_numpy()
+
+# %% ../nbs/06c_probes.ipynb #92ed938a
+def extra_embeddings(recipe: Recipe, root=None, *, cache_dir=None, jobs: int = 1, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    "Embeddings `(n, L, D)` of every clip of `recipe.settings.extra`'s corpora whose emotion is among the recipe's labels, each corpus centred by its own mean; and their labels (indices into `recipe.label_names`)."
+    from ser_nb.data import load_metadata, corpus_name, harmonise
+    s = recipe.settings; labels = {l: i for i, l in enumerate(recipe.label_names)}
+    if both := sorted({corpus_name(d) for d in recipe.datasets} & {corpus_name(d) for d in s.extra}):
+        raise ValueError(f"{recipe.name}: {', '.join(both)} is both the run's corpus and an extra training corpus")
+    Es, ys = [], []
+    for d in s.extra:
+        t = harmonise(load_metadata(d, root), recipe.labels, calm=recipe.calm)
+        t = t[t.label.isin(labels)].reset_index(drop=True)
+        if t.empty: raise ValueError(f"{recipe.name}: the extra corpus {d} has no clip in the labels {', '.join(labels)}")
+        E, items, _ = corpus_embeddings(t, resolve_encoder(s.encoder), cache_dir, jobs, progress, s.pool, s.trim_db)
+        Es.append(E - E.mean(0)); ys.append(items.label.map(labels).to_numpy())
+    return np.concatenate(Es), np.concatenate(ys)
 
 # %% ../nbs/06c_probes.ipynb #6a8b6c96
 def load_probe_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs: int = 1, seed: int = 42,
@@ -140,7 +160,8 @@ def load_probe_data(recipe: Recipe, meta: pd.DataFrame, *, cache_dir=None, jobs:
         hres = extract(clips, s.fusion, cache_dir=cache_dir, n_jobs=jobs, progress=progress)
         hand = np.asarray(hres.X, dtype=np.float32)
         if len(hand) != len(clips): raise RuntimeError('fusion features missing for some clips: ' + str(hres.skipped[:3]))
-    return ProbeData(E, items, clips, recipe.label_names, encoder, hand, list(meta.attrs.get('skipped', [])) + skipped)
+    extra_E, extra_y = extra_embeddings(recipe, meta.attrs.get('data_root'), cache_dir=cache_dir, jobs=jobs, progress=progress) if getattr(s, 'extra', ()) else (None, None)
+    return ProbeData(E, items, clips, recipe.label_names, encoder, hand, list(meta.attrs.get('skipped', [])) + skipped, extra_E, extra_y)
 
 # %% ../nbs/06c_probes.ipynb #718cf7c4
 def select_layers(E: np.ndarray, layers: int | Sequence[int] | str) -> np.ndarray:
@@ -191,26 +212,42 @@ def make_classifier(kind: str = 'logreg', C: float = 1.0, seed: int = 42, n_esti
         return RandomForestClassifier(n_estimators=n_estimators, random_state=seed, n_jobs=1)
     raise ValueError(f"classifier must be 'logreg', 'mlp' or 'rf', got {kind!r}")
 
+# %% ../nbs/06c_probes.ipynb #0f5f644f
+def fit_weighted(kind: str, C: float, seed: int, X: np.ndarray, y: np.ndarray, extra: tuple | None = None, weight: float = 0.):
+    "A fresh `make_classifier(kind, C, seed)` fitted on `X, y` and, `weight` each, on the extra examples `extra = (Xe, ye)` (centred already): `X` is centred by its own mean for the fit and the scaler takes it back, so the model reads rows like `X`'s. Classes balanced over the weighted examples."
+    if extra is None or weight == 0: return make_classifier(kind, C, seed).fit(X, y)
+    if kind != 'logreg': raise ValueError(f"extra training corpora need the 'logreg' classifier, not {kind!r}")
+    mu = X.mean(0)
+    Xt, yt = np.concatenate([X - mu, extra[0]]), np.concatenate([y, extra[1]])
+    w = np.concatenate([np.ones(len(y)), np.full(len(extra[1]), float(weight))])
+    cls = np.unique(yt); per = np.array([w[yt == c].sum() for c in cls])
+    w = w * (w.sum() / (len(cls) * per))[np.searchsorted(cls, yt)]          # 'balanced', counted in weights
+    m = make_classifier(kind, C, seed).set_params(logisticregression__class_weight=None)
+    m.fit(Xt, yt, logisticregression__sample_weight=w)
+    m[0].mean_ = m[0].mean_ + mu                                               # the scaler now centres raw rows itself
+    return m
+
 # %% ../nbs/06c_probes.ipynb #53816dba
-def _split_uas(X: np.ndarray, y: np.ndarray, splits: list, kind: str, C: float, seed: int) -> list[float]:
-    "UA on each of `splits` (train, test) of fresh classifiers with this `C`."
-    return [float(ua(y[te], make_classifier(kind, C, seed).fit(X[tr], y[tr]).predict(X[te]))) for tr, te in splits]
+def _split_uas(X: np.ndarray, y: np.ndarray, splits: list, kind: str, C: float, seed: int, extra: tuple | None = None, weight: float = 0.) -> list[float]:
+    "UA on each of `splits` (train, test) of fresh classifiers with this `C` (and the extra examples at `weight`, `fit_weighted`)."
+    return [float(ua(y[te], fit_weighted(kind, C, seed, X[tr], y[tr], extra, weight).predict(X[te]))) for tr, te in splits]
 
 def inner_cv(candidates: dict, y: np.ndarray, groups: np.ndarray, kind: str = 'logreg', Cs: Sequence[float] = (1.0,),
-             n_folds: int = 4, seed: int = 42, n_jobs: int = 1) -> pd.DataFrame:
-    "Mean inner-CV UA and its standard error of every (candidate feature set, C), grouped by speaker: one row each, best first; `n_jobs` processes fit in parallel."
+             n_folds: int = 4, seed: int = 42, n_jobs: int = 1, extra: dict | None = None, weights: Sequence[float] = (0.,)) -> pd.DataFrame:
+    "Mean inner-CV UA and its standard error of every (candidate feature set, C[, weight of the `extra` examples: name -> (Xe, ye)]), grouped by speaker: one row each, best first; `n_jobs` processes fit in parallel."
     from sklearn.model_selection import GroupKFold, StratifiedKFold
     k = min(n_folds, len(np.unique(groups)))
     splits = list((GroupKFold(k) if k >= 2 else StratifiedKFold(n_folds, shuffle=True, random_state=seed)).split(y, y, groups))
-    todo = [(name, C) for name in candidates for C in Cs]
-    args = [(candidates[n], y, splits, kind, C, seed) for n, C in todo]
+    ws = tuple(weights) if extra else (0.,)
+    todo = [(name, C, w) for name in candidates for C in Cs for w in ws]
+    args = [(candidates[n], y, splits, kind, C, seed, extra[n] if extra else None, w) for n, C, w in todo]
     if n_jobs > 1 and len(todo) > 1:   # the feature store's worker processes (one BLAS thread each), reused
         from joblib.externals.loky import get_reusable_executor
         from ser_nb.store import THREAD_ENV
         uas = list(get_reusable_executor(max_workers=min(n_jobs, len(todo)), env=THREAD_ENV).map(_split_uas, *zip(*args)))
     else: uas = [_split_uas(*a) for a in args]
     se = lambda u: float(np.std(u, ddof=1) / np.sqrt(len(u))) if len(u) > 1 else 0.
-    rows = [dict(candidate=n, C=C, ua=float(np.mean(u)), se=se(u)) for (n, C), u in zip(todo, uas)]
+    rows = [dict(candidate=n, C=C, **(dict(weight=w) if extra else {}), ua=float(np.mean(u)), se=se(u)) for (n, C, w), u in zip(todo, uas)]
     return pd.DataFrame(rows).sort_values('ua', ascending=False, kind='stable').reset_index(drop=True)
 
 # %% ../nbs/06c_probes.ipynb #a1e5c0d2
@@ -232,17 +269,19 @@ def layer_candidates(layers, n_layers: int) -> dict:
     return {str(layers): layers}
 
 # %% ../nbs/06c_probes.ipynb #045f2611
-def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSettings, seed: int = 42, n_jobs: int = 1) -> dict:
-    "The candidate and C chosen by inner CV on the training clips (`feats`: name -> training features): the best, or with `s.tie == 'one_se'` the simplest near tie (`near_best`); fits in `n_jobs` processes."
+def choose_probe(feats: dict, y: np.ndarray, groups: np.ndarray, s: ProbeSettings, seed: int = 42, n_jobs: int = 1, extra: dict | None = None) -> dict:
+    "The candidate and C (and with `extra` examples, their weight among `s.extra_weights`) chosen by inner CV on the training clips (`feats`: name -> training features): the best, or with `s.tie == 'one_se'` the simplest near tie (`near_best`); fits in `n_jobs` processes."
     Cs, tie = list(s.Cs), getattr(s, 'tie', 'best')      # families whose settings have no `tie` take the best
+    ws = list(getattr(s, 'extra_weights', (0.,))) if extra else [0.]
     if tie not in ('best', 'one_se'): raise ValueError(f"tie must be 'best' or 'one_se', got {tie!r}")
-    if s.classifier == 'rf' or (len(feats) == 1 and len(Cs) == 1):
-        return dict(candidate=next(iter(feats)), C=Cs[0], ua=float('nan'))
+    if s.classifier == 'rf' or (len(feats) == 1 and len(Cs) == 1 and len(ws) == 1):
+        return dict(candidate=next(iter(feats)), C=Cs[0], **(dict(weight=ws[0]) if extra else {}), ua=float('nan'))
     order = {n: (X.shape[1], i) for i, (n, X) in enumerate(feats.items())}      # fewer features, then the candidates' order
-    pick = (lambda cv, key=lambda r: (r.C,): near_best(cv, key)) if tie == 'one_se' else (lambda cv, key=None: cv.iloc[0])
-    best = next(iter(feats)) if len(feats) == 1 else \
-        pick(inner_cv(feats, y, groups, s.classifier, [Cs[len(Cs) // 2]], s.inner_folds, seed, n_jobs), lambda r: order[r.candidate]).candidate
-    row = pick(inner_cv({best: feats[best]}, y, groups, s.classifier, Cs, s.inner_folds, seed, n_jobs))
+    pick = (lambda cv, key=lambda r: (r.get('weight', 0), r.C): near_best(cv, key)) if tie == 'one_se' else (lambda cv, key=None: cv.iloc[0])
+    cv = lambda names, Cs, ws: inner_cv({n: feats[n] for n in names}, y, groups, s.classifier, Cs, s.inner_folds, seed, n_jobs,
+                                        {n: extra[n] for n in names} if extra else None, ws)
+    best = next(iter(feats)) if len(feats) == 1 else pick(cv(feats, [Cs[len(Cs) // 2]], [ws[len(ws) // 2]]), lambda r: order[r.candidate]).candidate
+    row = pick(cv([best], Cs, ws))
     return {k: (v.item() if isinstance(v, (np.integer, np.floating)) else v) for k, v in row.to_dict().items()}
 
 # %% ../nbs/06c_probes.ipynb #20b30a23
@@ -257,11 +296,13 @@ def fit_probe_fold(recipe: Recipe, data: ProbeData, fold: int, folds: pd.Series,
         if recipe.speaker_norm: raise ValueError(f'{recipe.name}: enrolled and speaker_norm are two speaker normalisations; set one')
         enrol = np.isin(np.arange(len(y)), tr) & (data.items.aug == 'orig').to_numpy()     # the training clips, not their copies
         feats = {n: enrolled_centre(X, spk, enrol) for n, X in feats.items()}
-    choice = choose_probe({n: X[tr] for n, X in feats.items()}, y[tr], spk[tr], s, seed, jobs)
-    X = feats[choice['candidate']]
-    model = make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(X[tr], y[tr])
-    per_layer = ({n: ua(y[te], make_classifier(s.classifier, choice['C'], seed).fit(Xl[tr], y[tr]).predict(Xl[te]))
-                  for n, Xl in feats.items()} if len(feats) > 1 else {})
+    extra = {n: (select_layers(data.extra_E, l), data.extra_y) for n, l in cands.items()} if data.extra_E is not None else None
+    choice = choose_probe({n: X[tr] for n, X in feats.items()}, y[tr], spk[tr], s, seed, jobs, extra)
+    X, w = feats[choice['candidate']], choice.get('weight', 0.)
+    fit = lambda n, Xn: (fit_weighted(s.classifier, choice['C'], seed, Xn[tr], y[tr], extra[n], w) if extra else
+                         make_classifier(s.classifier, choice['C'], seed, s.n_estimators).fit(Xn[tr], y[tr]))
+    model = fit(choice['candidate'], X)
+    per_layer = {n: ua(y[te], fit(n, Xl).predict(Xl[te])) for n, Xl in feats.items()} if len(feats) > 1 else {}
     choice['layers'] = cands[choice['candidate']]
     res = FoldResult(fold, list(data.labels), model, data.items.iloc[te].assign(example=te).reset_index(drop=True),
                      model.predict_proba(X[te]), len(tr), 0, time.time() - t0, info=dict(choice=choice, per_layer=per_layer))
