@@ -149,6 +149,8 @@ def run_recipe(recipe: Recipe | str, protocol: str | None = None, folds: int | N
     if getattr(recipe.settings, 'enrolled', False) and protocol != 'random':
         raise SettingError(f"{recipe.name}: enrolled=true centres each speaker by the mean of their training clips, so every test speaker "
                            f"must also be a training speaker: protocol random only, not {protocol}")
+    if both := sorted({corpus_name(d) for d in getattr(recipe.settings, 'extra', ())} & {corpus_name(d) for d in (*(datasets or recipe.datasets), *test_datasets)}):
+        raise SettingError(f"{recipe.name}: {', '.join(both)} is both an extra training corpus (--set extra=...) and a corpus of the run: extra corpora are never tested on")
     recipe, meta = on_corpora(recipe, datasets, test_datasets, root, loco=protocol == 'loco', keep_labels='labels' in overrides)
     fam, k, test = get_family(recipe.kind), folds or recipe.folds, [corpus_name(d) for d in test_datasets]
     meta = _subset_speakers(meta, speakers)
