@@ -57,9 +57,8 @@ RESULTS = Path(__file__).resolve().parent.parent/'results'
 
 def run_name(rec: str, proto: str, extra: list) -> str:
     "The kept folder of a run: RECIPE-PROTOCOL (RECIPE-CORPORA-PROTOCOL on other corpora), or RECIPE-TRAIN-to-TEST for a cross-corpus run; `-set-KEY=VALUE` after it for each `--set`, as `ser_nb run` names its folder."
-    import re
-    sets = sorted(v for flag, v in zip(extra, extra[1:]) if flag == '--set')
-    return _run_name(rec, proto, extra) + ('-set-' + re.sub(r'[^A-Za-z0-9._,=+-]', '_', '-'.join(sets)) if sets else '')
+    from ser_nb.eval import set_suffix
+    return _run_name(rec, proto, extra) + set_suffix(dict(v.split('=', 1) for flag, v in zip(extra, extra[1:]) if flag == '--set'))
 
 def _run_name(rec: str, proto: str, extra: list) -> str:
     sides = {'--dataset': [], '--test-dataset': []}

@@ -19,7 +19,7 @@ from .train import FoldResult, recipe_metadata, on_corpora, corpus_specs
 # %% auto #0
 __all__ = ['METRICS', 'ua', 'scores', 'per_class', 'confusion', 'evaluate', 'summarise_folds', 'held_out_corpus', 'loco_summary',
            'plot_confusion', 'run_metrics', 'run_protocol', 'run_recipe', 'report_protocol', 'on_report_ground',
-           'report_markdown', 'write_outputs', 'plot_run_confusion', 'run_dir', 'run_cmd', 'load_runs',
+           'report_markdown', 'write_outputs', 'plot_run_confusion', 'set_suffix', 'run_dir', 'run_cmd', 'load_runs',
            'is_transductive', 'results_table', 'markdown_table', 'loco_table', 'plot_loco']
 
 # %% ../nbs/06_eval.ipynb #f9aa9072
@@ -282,17 +282,17 @@ def plot_run_confusion(clips: pd.DataFrame, labels: Sequence[str], title: str = 
     return fig
 
 # %% ../nbs/06_eval.ipynb #bc68308e
-def _set_suffix(overrides: dict | None) -> str:
+def set_suffix(overrides: dict | None) -> str:
     "`-set-KEY=VALUE-…` for a run's folder name: keys sorted, characters other than letters, digits and `._,=+-` as `_`."
     if not overrides: return ''
     return '-set-' + re.sub(r'[^A-Za-z0-9._,=+-]', '_', '-'.join(f'{k}={format_setting(overrides[k])}' for k in sorted(overrides)))
 
 def run_dir(recipe: Recipe, protocol: str, datasets: Sequence[str] = (), test_datasets: Sequence[str] = (), overrides: dict | None = None) -> str:
     "The default output folder of a run: `runs/RECIPE-PROTOCOL`, with the corpora named where they are not the recipe's own, and the settings `--set` changed."
-    if not datasets and not test_datasets: return f'runs/{recipe.name}-{protocol}' + _set_suffix(overrides)
+    if not datasets and not test_datasets: return f'runs/{recipe.name}-{protocol}' + set_suffix(overrides)
     names = lambda ds: '+'.join(dict.fromkeys(corpus_name(d) for d in ds))
     return (f'runs/{recipe.name}-{names(datasets or recipe.datasets)}-' + (f'to-{names(test_datasets)}' if test_datasets else protocol)
-            + _set_suffix(overrides))
+            + set_suffix(overrides))
 
 # %% ../nbs/06_eval.ipynb #7af11d8f
 @click.command('run')

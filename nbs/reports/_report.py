@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import html, re
 from IPython.display import HTML, Markdown, display
-from ser_nb.eval import load_runs, markdown_table, is_transductive, confusion, plot_confusion
+from ser_nb.eval import load_runs, markdown_table, is_transductive, confusion, plot_confusion, set_suffix
 from ser_nb.recipes import get_recipe, set_args
 
 RESULTS = Path('../../results')  # from nbs/reports/, where the pages run
@@ -42,7 +42,7 @@ def run_folder(key: tuple, folder=RESULTS) -> Path:
     "The folder of a kept run: RECIPE-PROTOCOL, or RECIPE-CORPORA-PROTOCOL on other corpora, then `-set-KEY=VALUE…` (`benchmarks/results.py`'s names)."
     name, *sets = key[0].split(' --set ')
     base = f'{name}-{key[1]}' if len(key) == 2 else f'{name}-{key[2]}-{key[1]}'
-    return Path(folder)/(base + ('-set-' + re.sub(r'[^A-Za-z0-9._,=+-]', '_', '-'.join(sorted(sets))) if sets else ''))
+    return Path(folder)/(base + set_suffix(dict(a.split('=', 1) for a in sets)))
 
 
 SHARED = ('ravdess', 'crema-d')  # the corpora in ../shared/datasets, beside the repository
